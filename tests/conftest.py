@@ -1,0 +1,184 @@
+"""Fixtures: one real database per test worker (SQLite by default, PostgreSQL when
+``DATABASE_URL`` says so), migrated with Alembic, emptied after every test.
+
+Factories return callables (indico's habit): ``make_employer()``, ``make_user(...)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from wellness import create_app
+from wellness.auth.models import Role, User
+from wellness.auth.services import NewUser, create_user
+from wellness.courses.models import Provider
+from wellness.extensions import db as _db
+from wellness.tenants.models import Employee, Employer
+
+PASSWORD = "correct horse battery"
+
+#: Fast hashing and no CSRF/rate limits by default; tests of those build their own app.
+TEST_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    "SERVER_NAME": "localhost",
+    "MAIL_SERVER": None,
+}
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database for this worker; PostgreSQL databases are dropped afterwards."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith("postgresql"):
+        path = tmp_path_factory.mktemp("db") / "test.sqlite"
+        yield f"sqlite:///{path}"
+        return
+    url = make_url(configured)
+    name = f"wellness_test_{_worker()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def make_app(database_url: str) -> Callable[..., Flask]:
+    """Build an app on the test database with extra config (e.g. CSRF switched on)."""
+
+    def build(**overrides: Any) -> Flask:
+        return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def _migrated_app(make_app: Callable[..., Flask]) -> Flask:
+    from flask_migrate import upgrade
+
+    app = make_app()
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def _empty_all_tables() -> None:
+    tables = [t for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(table.delete())
+    _db.session.commit()
+
+
+@pytest.fixture
+def app(_migrated_app: Flask) -> Iterator[Flask]:
+    with _migrated_app.app_context():
+        yield _migrated_app
+        _db.session.rollback()
+        _empty_all_tables()
+        _db.session.remove()
+
+
+@pytest.fixture
+def db(app: Flask) -> Any:
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_employer(app: Flask) -> Callable[..., Employer]:
+    def build(slug: str | None = None, **fields: Any) -> Employer:
+        n = next(_counter)
+        employer = Employer(slug=slug or f"employer-{n}", name=fields.pop("name", f"Employer {n}"),
+                            **fields)
+        _db.session.add(employer)
+        _db.session.commit()
+        return employer
+
+    return build
+
+
+@pytest.fixture
+def make_provider(app: Flask) -> Callable[..., Provider]:
+    def build(slug: str | None = None, **fields: Any) -> Provider:
+        n = next(_counter)
+        provider = Provider(slug=slug or f"provider-{n}", name=fields.pop("name", f"Provider {n}"),
+                            **fields)
+        _db.session.add(provider)
+        _db.session.commit()
+        return provider
+
+    return build
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """``make_user(Role.HR, employer=e)``; employer roles also get an employee record."""
+
+    def build(*roles: Role, employer: Employer | None = None, provider: Provider | None = None,
+              email: str | None = None, password: str = PASSWORD, **fields: Any) -> User:
+        n = next(_counter)
+        user = create_user(NewUser(
+            email=email or f"user{n}@example.test",
+            name=fields.pop("name", f"User {n}"),
+            roles=roles or (Role.EMPLOYEE,),
+            employer_id=employer.id if employer else None,
+            provider_id=provider.id if provider else None,
+            password=password,
+        ))
+        if employer is not None:
+            _db.session.add(Employee(employer_id=employer.id, user_id=user.id,
+                                     employee_number=f"E{n:05d}"))
+        for key, value in fields.items():
+            setattr(user, key, value)
+        _db.session.commit()
+        return user
+
+    return build
+
+
+@pytest.fixture
+def login(app: Flask) -> Callable[[FlaskClient, User], FlaskClient]:
+    """Sign a client in through the real login form."""
+
+    def do(client: FlaskClient, user: User, password: str = PASSWORD) -> FlaskClient:
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return do
+
+
+ROOT = Path(__file__).resolve().parent.parent

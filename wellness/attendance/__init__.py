@@ -1,0 +1,1 @@
+"""Rosters, attendance imports from providers' spreadsheets, and participation certificates."""

@@ -1,0 +1,1 @@
+"""Accounts, passwords, tokens and roles, and the one access-control module (guards)."""

@@ -1,0 +1,137 @@
+"""The ``wellness`` command: Flask's CLI with our app factory and the operator's commands.
+
+``wellness db upgrade|downgrade`` come from Flask-Migrate.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from wellness.auth import services as auth_services
+from wellness.auth.models import Role
+from wellness.courses.models import Provider
+from wellness.errors import DomainError
+from wellness.extensions import db
+from wellness.tenants.models import Employer
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Seed the demo employers, providers and history (safe to run again)."""
+    from wellness.demo import DEMO_LOGINS, DEMO_PASSWORD, seed
+
+    created = seed()
+    db.session.commit()
+    click.echo("Demo data " + ("created." if created else "already present; nothing changed."))
+    click.echo(f"Demo logins (password: {DEMO_PASSWORD}):")
+    for email, role in DEMO_LOGINS:
+        click.echo(f"  {role:<10} {email}")
+
+
+@click.command("serve")
+@click.option("--bind", default=None, help="Address to listen on, e.g. 127.0.0.1:8000.")
+def serve_command(bind: str | None) -> None:
+    """Run the app under gunicorn with infra/gunicorn.conf.py."""
+    args = ["gunicorn", "--config", str(ROOT / "infra" / "gunicorn.conf.py")]
+    if bind:
+        args += ["--bind", bind]
+    args.append("wellness:create_app()")
+    os.execvp(args[0], args)  # noqa: S606 - replaces this process with gunicorn
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens."""
+
+
+@token_group.command("create")
+@click.option("--email", "emails", multiple=True, required=True, help="Account; repeatable.")
+@click.option("--scope", "scopes", multiple=True, help="Scope such as scim; repeatable.")
+@click.option("--expires-in", type=click.IntRange(min=1), default=None, help="Seconds.")
+@click.option("--name", default="cli", show_default=True, help="Label shown in token lists.")
+@with_appcontext
+def token_create(emails: tuple[str, ...], scopes: tuple[str, ...], expires_in: int | None,
+                 name: str) -> None:
+    """Print one new token per e-mail address, one per line, and nothing else."""
+    tokens = []
+    for email in emails:
+        found = auth_services.find_user(email)
+        if found is None:
+            _fail(f"no user with the e-mail address {email}")
+            return
+        tokens.append(auth_services.create_api_token(found, name, scopes, expires_in))
+    db.session.commit()
+    for token in tokens:
+        click.echo(token)
+
+
+@click.group("user")
+def user_group() -> None:
+    """User accounts."""
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]))
+@click.option("--employer", "employer_slug", default=None, help="Employer short name.")
+@click.option("--provider", "provider_slug", default=None, help="Provider short name.")
+@click.option("--password", default=None, help="Omit to be asked (input hidden).")
+@with_appcontext
+def user_create(email: str, name: str, roles: tuple[str, ...], employer_slug: str | None,
+                provider_slug: str | None, password: str | None) -> None:
+    """Create an account, e.g. the first employer admin."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    employer_id = provider_id = None
+    if employer_slug:
+        employer_id = db.session.scalar(select(Employer.id).where(Employer.slug == employer_slug))
+        if employer_id is None:
+            _fail(f"no employer with the short name {employer_slug}")
+    if provider_slug:
+        provider_id = db.session.scalar(select(Provider.id).where(Provider.slug == provider_slug))
+        if provider_id is None:
+            _fail(f"no provider with the short name {provider_slug}")
+    try:
+        created = auth_services.create_user(auth_services.NewUser(
+            email=email, name=name, roles=tuple(Role(r) for r in roles),
+            employer_id=employer_id, provider_id=provider_id, password=password,
+        ))
+        if Role.EMPLOYEE in created.role_names and employer_id is not None:
+            from wellness.tenants.models import Employee
+
+            db.session.add(Employee(employer_id=employer_id, user_id=created.id))
+    except DomainError as exc:
+        _fail(exc.message)
+        return
+    db.session.commit()
+    click.echo(f"Created {created.email} ({', '.join(sorted(roles))}).")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (demo_command, serve_command, token_group, user_group):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    from wellness import create_app
+
+    FlaskGroup(create_app=create_app, name="wellness",
+               help="wellness: the operator's command line.")()

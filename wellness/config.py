@@ -1,0 +1,159 @@
+"""Settings from environment variables, validated once at start.
+
+Development works with no variables at all (SQLite and a generated secret under ``instance/``);
+production refuses to start when a setting would be unsafe and says which one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """Raised at start when the environment describes an unsafe or broken setup."""
+
+
+MIN_SECRET_LENGTH = 32
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """Keep one random key per checkout so sessions survive restarts in development."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass
+class Settings:
+    """The validated environment, turned into Flask config keys by :meth:`as_flask_config`."""
+
+    env: str
+    database_url: str
+    secret_key: str
+    redis_url: str | None
+    mail_server: str | None
+    mail_port: int
+    mail_username: str | None
+    mail_password: str | None
+    mail_use_tls: bool
+    mail_sender: str
+    base_url: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def as_flask_config(self) -> dict[str, Any]:
+        return {
+            "ENV_NAME": self.env,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "REDIS_URL": self.redis_url,
+            "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            "MAIL_SERVER": self.mail_server,
+            "MAIL_PORT": self.mail_port,
+            "MAIL_USERNAME": self.mail_username,
+            "MAIL_PASSWORD": self.mail_password,
+            "MAIL_USE_TLS": self.mail_use_tls,
+            "MAIL_SENDER": self.mail_sender,
+            "BASE_URL": self.base_url,
+            "SESSION_COOKIE_SECURE": self.is_production,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.is_production,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "PREFERRED_URL_SCHEME": "https" if self.is_production else "http",
+            "BABEL_DEFAULT_LOCALE": "de",
+            "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+            "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+            "PASSWORD_HASH_METHOD": "scrypt",
+            #: Per-IP throttle on sign-in and reset requests (Flask-Limiter syntax).
+            "LOGIN_RATE_LIMIT": "10 per minute;100 per hour",
+            **self.extra,
+        }
+
+
+def load_settings(instance_path: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the environment. Raises :class:`ConfigError` listing every problem."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("WELLNESS_ENV", "development").strip().lower()
+    if mode not in {"development", "production", "testing"}:
+        raise ConfigError(
+            f"WELLNESS_ENV must be development, production or testing, got {mode!r}"
+        )
+    production = mode == "production"
+    problems: list[str] = []
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'wellness.sqlite'}"
+    if database_url.startswith("postgres://"):
+        problems.append("DATABASE_URL must use postgresql+psycopg://, not postgres://")
+    if production and database_url.startswith("sqlite"):
+        problems.append("DATABASE_URL must point at PostgreSQL in production, not SQLite")
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if production:
+            problems.append("SECRET_KEY is required in production (at least 32 random characters)")
+        else:
+            secret_key = _dev_secret_key(instance_path)
+    elif production and len(secret_key) < MIN_SECRET_LENGTH:
+        problems.append(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production")
+
+    base_url = env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    if production and not base_url.startswith("https://"):
+        problems.append("BASE_URL must start with https:// in production")
+
+    mail_server = env.get("MAIL_SERVER") or None
+    if production and not mail_server:
+        problems.append("MAIL_SERVER is required in production (password resets are sent by mail)")
+
+    try:
+        mail_port = _int(env, "MAIL_PORT", 25)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        mail_port = 25
+
+    if problems:
+        raise ConfigError("Unsafe or invalid configuration:\n- " + "\n- ".join(problems))
+
+    return Settings(
+        env=mode,
+        database_url=database_url,
+        secret_key=secret_key,
+        redis_url=env.get("REDIS_URL") or None,
+        mail_server=mail_server,
+        mail_port=mail_port,
+        mail_username=env.get("MAIL_USERNAME") or None,
+        mail_password=env.get("MAIL_PASSWORD") or None,
+        mail_use_tls=_bool(env.get("MAIL_USE_TLS")),
+        mail_sender=env.get("MAIL_SENDER", "wellness <no-reply@wellness.example>"),
+        base_url=base_url,
+    )

@@ -1,0 +1,1 @@
+"""Providers, certified courses, dated offerings and sessions, enrollment and budget."""

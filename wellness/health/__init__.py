@@ -1,0 +1,1 @@
+"""The employee's private health tools: checklists, measures, pain, training, consent, GDPR."""

@@ -1,0 +1,29 @@
+"""Every mail the product sends is recorded first; in development it stays in this outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wellness.db import utcnow
+from wellness.extensions import db
+
+
+class OutboundMail(db.Model):
+    __tablename__ = "outbound_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Owner of the mail; the in-app outbox shows people their own mails only.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    #: Kind of mail, e.g. ``password_reset``; for metrics and tests, not content.
+    kind: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

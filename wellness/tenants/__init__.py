@@ -1,0 +1,1 @@
+"""Employers (tenants), their departments, sites and employees."""

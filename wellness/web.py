@@ -1,0 +1,106 @@
+"""Wiring of the web edge: blueprints, the access guard, error pages, health probes."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from wellness.auth.guards import init_guards, public, wants_json
+from wellness.errors import DomainError
+from wellness.extensions import db
+from wellness.navigation import navigation_for
+
+
+def _error_response(status: int, title: str, detail: str) -> ResponseReturnValue:
+    """Problem details (RFC 9457) for API clients, a styled page for people."""
+    if wants_json():
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        return jsonify(body), status, {"Content-Type": "application/problem+json"}
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    from flask_babel import gettext as _
+
+    messages = {
+        400: lambda: (_("Bad request"), _("The request could not be understood. "
+                                          "Check the form and try again.")),
+        401: lambda: (_("Sign-in needed"), _("Please sign in to continue.")),
+        403: lambda: (_("Not allowed"), _("Your account does not have access to this page.")),
+        404: lambda: (_("Page not found"), _("This page does not exist or is not available "
+                                             "to you.")),
+        405: lambda: (_("Not allowed"), _("This action is not possible here.")),
+        413: lambda: (_("File too large"), _("The upload is larger than allowed.")),
+        429: lambda: (_("Too many attempts"), _("Please wait a moment and try again.")),
+        500: lambda: (_("Something went wrong"), _("We could not complete the request. "
+                                                   "Please try again later.")),
+    }
+
+    def handle_http(exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        title, detail = messages.get(status, messages[500])()
+        return _error_response(status, title, detail)
+
+    def handle_csrf(exc: CSRFError) -> ResponseReturnValue:
+        return _error_response(
+            400, _("Form expired"), _("The form was open too long or came from elsewhere. "
+                                      "Reload the page and send it again.")
+        )
+
+    def handle_domain(exc: DomainError) -> ResponseReturnValue:
+        db.session.rollback()
+        return _error_response(exc.status_code, _("Not possible"), exc.message)
+
+    def handle_unexpected(exc: Exception) -> ResponseReturnValue:
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        title, detail = messages[500]()
+        return _error_response(500, title, detail)
+
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(DomainError, handle_domain)
+    app.register_error_handler(Exception, handle_unexpected)
+
+
+@public
+def healthz() -> ResponseReturnValue:
+    """Liveness: the process answers."""
+    return jsonify(status="ok")
+
+
+@public
+def readyz() -> ResponseReturnValue:
+    """Readiness: the database answers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means not ready
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+def register_web(app: Flask) -> None:
+    from wellness.auth.views import bp as auth_bp
+    from wellness.home import bp as home_bp
+    from wellness.tenants.views import admin_bp, operator_bp
+    from wellness.courses.views import provider_bp
+    from wellness.notifications.views import bp as outbox_bp
+
+    init_guards(app)
+    for blueprint in (auth_bp, home_bp, admin_bp, operator_bp, provider_bp, outbox_bp):
+        app.register_blueprint(blueprint)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
+    register_error_handlers(app)
+    app.context_processor(lambda: {"navigation": navigation_for()})
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response
