@@ -121,8 +121,9 @@ _counter = itertools.count(1)
 def make_employer(app: Flask) -> Callable[..., Employer]:
     def build(slug: str | None = None, **fields: Any) -> Employer:
         n = next(_counter)
-        employer = Employer(slug=slug or f"employer-{n}", name=fields.pop("name", f"Employer {n}"),
-                            **fields)
+        employer = Employer(
+            slug=slug or f"employer-{n}", name=fields.pop("name", f"Employer {n}"), **fields
+        )
         _db.session.add(employer)
         _db.session.commit()
         return employer
@@ -134,8 +135,9 @@ def make_employer(app: Flask) -> Callable[..., Employer]:
 def make_provider(app: Flask) -> Callable[..., Provider]:
     def build(slug: str | None = None, **fields: Any) -> Provider:
         n = next(_counter)
-        provider = Provider(slug=slug or f"provider-{n}", name=fields.pop("name", f"Provider {n}"),
-                            **fields)
+        provider = Provider(
+            slug=slug or f"provider-{n}", name=fields.pop("name", f"Provider {n}"), **fields
+        )
         _db.session.add(provider)
         _db.session.commit()
         return provider
@@ -147,20 +149,29 @@ def make_provider(app: Flask) -> Callable[..., Provider]:
 def make_user(app: Flask) -> Callable[..., User]:
     """``make_user(Role.HR, employer=e)``; employer roles also get an employee record."""
 
-    def build(*roles: Role, employer: Employer | None = None, provider: Provider | None = None,
-              email: str | None = None, password: str = PASSWORD, **fields: Any) -> User:
+    def build(
+        *roles: Role,
+        employer: Employer | None = None,
+        provider: Provider | None = None,
+        email: str | None = None,
+        password: str = PASSWORD,
+        **fields: Any,
+    ) -> User:
         n = next(_counter)
-        user = create_user(NewUser(
-            email=email or f"user{n}@example.test",
-            name=fields.pop("name", f"User {n}"),
-            roles=roles or (Role.EMPLOYEE,),
-            employer_id=employer.id if employer else None,
-            provider_id=provider.id if provider else None,
-            password=password,
-        ))
+        user = create_user(
+            NewUser(
+                email=email or f"user{n}@example.test",
+                name=fields.pop("name", f"User {n}"),
+                roles=roles or (Role.EMPLOYEE,),
+                employer_id=employer.id if employer else None,
+                provider_id=provider.id if provider else None,
+                password=password,
+            )
+        )
         if employer is not None:
-            _db.session.add(Employee(employer_id=employer.id, user_id=user.id,
-                                     employee_number=f"E{n:05d}"))
+            _db.session.add(
+                Employee(employer_id=employer.id, user_id=user.id, employee_number=f"E{n:05d}")
+            )
         for key, value in fields.items():
             setattr(user, key, value)
         _db.session.commit()

@@ -66,8 +66,9 @@ def token_group() -> None:
 @click.option("--expires-in", type=click.IntRange(min=1), default=None, help="Seconds.")
 @click.option("--name", default="cli", show_default=True, help="Label shown in token lists.")
 @with_appcontext
-def token_create(emails: tuple[str, ...], scopes: tuple[str, ...], expires_in: int | None,
-                 name: str) -> None:
+def token_create(
+    emails: tuple[str, ...], scopes: tuple[str, ...], expires_in: int | None, name: str
+) -> None:
     """Print one new token per e-mail address, one per line, and nothing else."""
     tokens = []
     for email in emails:
@@ -89,14 +90,21 @@ def user_group() -> None:
 @user_group.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice([r.value for r in Role]))
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role])
+)
 @click.option("--employer", "employer_slug", default=None, help="Employer short name.")
 @click.option("--provider", "provider_slug", default=None, help="Provider short name.")
 @click.option("--password", default=None, help="Omit to be asked (input hidden).")
 @with_appcontext
-def user_create(email: str, name: str, roles: tuple[str, ...], employer_slug: str | None,
-                provider_slug: str | None, password: str | None) -> None:
+def user_create(
+    email: str,
+    name: str,
+    roles: tuple[str, ...],
+    employer_slug: str | None,
+    provider_slug: str | None,
+    password: str | None,
+) -> None:
     """Create an account, e.g. the first employer admin."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -110,10 +118,16 @@ def user_create(email: str, name: str, roles: tuple[str, ...], employer_slug: st
         if provider_id is None:
             _fail(f"no provider with the short name {provider_slug}")
     try:
-        created = auth_services.create_user(auth_services.NewUser(
-            email=email, name=name, roles=tuple(Role(r) for r in roles),
-            employer_id=employer_id, provider_id=provider_id, password=password,
-        ))
+        created = auth_services.create_user(
+            auth_services.NewUser(
+                email=email,
+                name=name,
+                roles=tuple(Role(r) for r in roles),
+                employer_id=employer_id,
+                provider_id=provider_id,
+                password=password,
+            )
+        )
         if Role.EMPLOYEE in created.role_names and employer_id is not None:
             from wellness.tenants.models import Employee
 
@@ -133,5 +147,6 @@ def register_cli(app: Flask) -> None:
 def main() -> None:
     from wellness import create_app
 
-    FlaskGroup(create_app=create_app, name="wellness",
-               help="wellness: the operator's command line.")()
+    FlaskGroup(
+        create_app=create_app, name="wellness", help="wellness: the operator's command line."
+    )()

@@ -106,9 +106,7 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
     env = dict(os.environ if environ is None else environ)
     mode = env.get("WELLNESS_ENV", "development").strip().lower()
     if mode not in {"development", "production", "testing"}:
-        raise ConfigError(
-            f"WELLNESS_ENV must be development, production or testing, got {mode!r}"
-        )
+        raise ConfigError(f"WELLNESS_ENV must be development, production or testing, got {mode!r}")
     production = mode == "production"
     problems: list[str] = []
 

@@ -37,8 +37,10 @@ def employee() -> ResponseReturnValue:
         enrollments = list(
             db.session.scalars(
                 select(Enrollment)
-                .where(Enrollment.employee_id == me.employee.id,
-                       Enrollment.status != EnrollmentStatus.CANCELLED.value)
+                .where(
+                    Enrollment.employee_id == me.employee.id,
+                    Enrollment.status != EnrollmentStatus.CANCELLED.value,
+                )
                 .order_by(Enrollment.created_at.desc())
             )
         )
@@ -46,9 +48,11 @@ def employee() -> ResponseReturnValue:
             db.session.scalars(
                 select(CourseSession)
                 .join(Enrollment, Enrollment.offering_id == CourseSession.offering_id)
-                .where(Enrollment.employee_id == me.employee.id,
-                       Enrollment.status == EnrollmentStatus.ENROLLED.value,
-                       CourseSession.starts_at >= utcnow() - timedelta(hours=2))
+                .where(
+                    Enrollment.employee_id == me.employee.id,
+                    Enrollment.status == EnrollmentStatus.ENROLLED.value,
+                    CourseSession.starts_at >= utcnow() - timedelta(hours=2),
+                )
                 .order_by(CourseSession.starts_at)
                 .limit(5)
             )

@@ -35,7 +35,7 @@ _ITEMS: dict[Role, list[NavItem]] = {
         NavItem("admin.audit", _l("Audit log"), "/admin/audit"),
     ],
     Role.PROVIDER: [NavItem("provider.index", _l("My courses"), "/provider/")],
-    Role.OPERATOR: [NavItem("operator.index", _l("Platform"), "/operator/")],
+    Role.OPERATOR: [NavItem("operator.platform", _l("Platform"), "/operator/")],
 }
 
 #: Where "/" sends a user with several roles: the most specific role first.

@@ -26,17 +26,23 @@ def register_error_handlers(app: Flask) -> None:
     from flask_babel import gettext as _
 
     messages = {
-        400: lambda: (_("Bad request"), _("The request could not be understood. "
-                                          "Check the form and try again.")),
+        400: lambda: (
+            _("Bad request"),
+            _("The request could not be understood. Check the form and try again."),
+        ),
         401: lambda: (_("Sign-in needed"), _("Please sign in to continue.")),
         403: lambda: (_("Not allowed"), _("Your account does not have access to this page.")),
-        404: lambda: (_("Page not found"), _("This page does not exist or is not available "
-                                             "to you.")),
+        404: lambda: (
+            _("Page not found"),
+            _("This page does not exist or is not available to you."),
+        ),
         405: lambda: (_("Not allowed"), _("This action is not possible here.")),
         413: lambda: (_("File too large"), _("The upload is larger than allowed.")),
         429: lambda: (_("Too many attempts"), _("Please wait a moment and try again.")),
-        500: lambda: (_("Something went wrong"), _("We could not complete the request. "
-                                                   "Please try again later.")),
+        500: lambda: (
+            _("Something went wrong"),
+            _("We could not complete the request. Please try again later."),
+        ),
     }
 
     def handle_http(exc: HTTPException) -> ResponseReturnValue:
@@ -46,8 +52,12 @@ def register_error_handlers(app: Flask) -> None:
 
     def handle_csrf(exc: CSRFError) -> ResponseReturnValue:
         return _error_response(
-            400, _("Form expired"), _("The form was open too long or came from elsewhere. "
-                                      "Reload the page and send it again.")
+            400,
+            _("Form expired"),
+            _(
+                "The form was open too long or came from elsewhere. "
+                "Reload the page and send it again."
+            ),
         )
 
     def handle_domain(exc: DomainError) -> ResponseReturnValue:
@@ -85,10 +95,10 @@ def readyz() -> ResponseReturnValue:
 
 def register_web(app: Flask) -> None:
     from wellness.auth.views import bp as auth_bp
-    from wellness.home import bp as home_bp
-    from wellness.tenants.views import admin_bp, operator_bp
     from wellness.courses.views import provider_bp
+    from wellness.home import bp as home_bp
     from wellness.notifications.views import bp as outbox_bp
+    from wellness.tenants.views import admin_bp, operator_bp
 
     init_guards(app)
     for blueprint in (auth_bp, home_bp, admin_bp, operator_bp, provider_bp, outbox_bp):

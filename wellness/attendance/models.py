@@ -24,9 +24,7 @@ class AttendanceUpload(db.Model):
     """One committed attendance file; dry runs are not stored."""
 
     __tablename__ = "attendance_uploads"
-    __table_args__ = (
-        CheckConstraint("row_count >= 0", name="row_count_nonnegative"),
-    )
+    __table_args__ = (CheckConstraint("row_count >= 0", name="row_count_nonnegative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"))

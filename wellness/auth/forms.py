@@ -28,8 +28,10 @@ def _new_password_field(label: str) -> PasswordField:
     return PasswordField(
         label,
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)],
-        description=_l("At least %(n)d characters. A phrase of several words works well.",
-                       n=MIN_PASSWORD_LENGTH),
+        description=_l(
+            "At least %(n)d characters. A phrase of several words works well.",
+            n=MIN_PASSWORD_LENGTH,
+        ),
     )
 
 

@@ -38,9 +38,7 @@ EMPLOYER_ROLES = frozenset({Role.EMPLOYEE, Role.HR, Role.ADMIN})
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(
-            "employer_id IS NULL OR provider_id IS NULL", name="one_scope"
-        ),
+        CheckConstraint("employer_id IS NULL OR provider_id IS NULL", name="one_scope"),
         CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
     )
 

@@ -25,7 +25,7 @@ from wellness.notifications.mail import queue_mail
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 RESET_TOKEN_MAX_AGE = 3600
-TOKEN_PREFIX = "wl_"
+TOKEN_PREFIX = "wl_"  # noqa: S105 - a public marker, not a secret
 
 
 class LoginError(DomainError):
@@ -52,8 +52,11 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> User
         raise generic
     if user.locked_until is not None and user.locked_until > now:
         raise LoginError(
-            _("Too many failed attempts. Try again in %(minutes)d minutes or reset your password.",
-              minutes=LOCKOUT.seconds // 60)
+            _(
+                "Too many failed attempts. Try again in %(minutes)d minutes "
+                "or reset your password.",
+                minutes=LOCKOUT.seconds // 60,
+            )
         )
     if not user.is_enabled:
         raise generic
@@ -71,8 +74,9 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> User
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    record("auth.login", actor_id=user.id, employer_id=user.employer_id,
-           provider_id=user.provider_id)
+    record(
+        "auth.login", actor_id=user.id, employer_id=user.employer_id, provider_id=user.provider_id
+    )
     return user
 
 
@@ -157,14 +161,26 @@ def create_user(spec: NewUser) -> User:
         raise DomainError("Employee, HR and admin users need an employer.")
     if Role.PROVIDER in roles and spec.provider_id is None:
         raise DomainError("Provider users need a provider.")
-    if len([s for s in (roles & employer_roles, roles & {Role.PROVIDER},
-                        roles & {Role.OPERATOR}) if s]) > 1:
+    if (
+        len(
+            [
+                s
+                for s in (roles & employer_roles, roles & {Role.PROVIDER}, roles & {Role.OPERATOR})
+                if s
+            ]
+        )
+        > 1
+    ):
         raise DomainError("A user belongs to one employer, one provider or the platform.")
     email = normalize_email(spec.email)
     if find_user(email) is not None:
         raise DomainError(f"A user with the e-mail address {email} already exists.")
-    user = User(email=email, name=spec.name.strip(), employer_id=spec.employer_id,
-                provider_id=spec.provider_id)
+    user = User(
+        email=email,
+        name=spec.name.strip(),
+        employer_id=spec.employer_id,
+        provider_id=spec.provider_id,
+    )
     user.roles = [UserRole(role=r.value) for r in sorted(roles)]
     db.session.add(user)
     if spec.password is not None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -36,8 +46,12 @@ def _login_limit() -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only follow relative redirects after login, never to another host."""
-    if target and not urlsplit(target).netloc and target.startswith("/") \
-            and not target.startswith("//"):
+    if (
+        target
+        and not urlsplit(target).netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
         return target
     return url_for("home.index")
 
@@ -83,8 +97,13 @@ def forgot_password() -> ResponseReturnValue:
         )
         db.session.commit()
         deliver_queued()
-        flash(_("If the address belongs to an account, a reset link is on its way. "
-                "It works for one hour."), "info")
+        flash(
+            _(
+                "If the address belongs to an account, a reset link is on its way. "
+                "It works for one hour."
+            ),
+            "info",
+        )
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form)
 

@@ -71,7 +71,8 @@ class Course(db.Model):
             "attendance_threshold_pct BETWEEN 1 AND 100", name="attendance_threshold_range"
         ),
         CheckConstraint(
-            "certified_until IS NULL OR certified_from IS NULL OR certified_until >= certified_from",
+            "certified_until IS NULL OR certified_from IS NULL "
+            "OR certified_until >= certified_from",
             name="certification_dates_ordered",
         ),
         CheckConstraint("default_capacity > 0", name="default_capacity_positive"),

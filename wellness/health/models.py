@@ -148,9 +148,7 @@ class ChecklistAnswer(db.Model):
     __tablename__ = "checklist_answers"
     __table_args__ = (
         UniqueConstraint("response_id", "item_id"),
-        CheckConstraint(
-            "(choice IS NULL) <> (number IS NULL)", name="exactly_one_value"
-        ),
+        CheckConstraint("(choice IS NULL) <> (number IS NULL)", name="exactly_one_value"),
         CheckConstraint(
             "choice IS NULL OR choice IN ('yes', 'partly', 'no', 'na')", name="choice_valid"
         ),
@@ -181,9 +179,7 @@ class ErgonomicMeasure(db.Model):
     employer_id: Mapped[int] = mapped_column(
         ForeignKey("employers.id", ondelete="CASCADE"), index=True
     )
-    employee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("employees.id", ondelete="SET NULL")
-    )
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
     #: What is to be done, e.g. ``footrest`` or a free text.
     title: Mapped[str] = mapped_column(String(200))
@@ -278,9 +274,7 @@ class ExerciseEntry(db.Model):
         CheckConstraint("sets IS NULL OR sets BETWEEN 1 AND 50", name="sets_range"),
         CheckConstraint("reps IS NULL OR reps BETWEEN 1 AND 500", name="reps_range"),
         CheckConstraint("minutes IS NULL OR minutes BETWEEN 1 AND 600", name="minutes_range"),
-        CheckConstraint(
-            "reps IS NOT NULL OR minutes IS NOT NULL", name="reps_or_minutes"
-        ),
+        CheckConstraint("reps IS NOT NULL OR minutes IS NOT NULL", name="reps_or_minutes"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

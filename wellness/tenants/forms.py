@@ -12,8 +12,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wellness.auth.forms import LANGUAGES
 from wellness.tenants.models import MIN_GROUP_SIZE
 
-SLUG_RULE = Regexp(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$",
-                   message=_l("Use 3-60 lower-case letters, digits and hyphens."))
+SLUG_RULE = Regexp(
+    r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$",
+    message=_l("Use 3-60 lower-case letters, digits and hyphens."),
+)
 
 
 class SettingsForm(FlaskForm):

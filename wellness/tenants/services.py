@@ -22,12 +22,15 @@ def _check_slug(slug: str) -> str:
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug):
         raise DomainError(
-            "Use 3-60 lower-case letters, digits and hyphens for the short name, e.g. 'musterfirma'."
+            "Use 3-60 lower-case letters, digits and hyphens for the short name, "
+            "e.g. 'musterfirma'."
         )
     return slug
 
 
-def create_employer(slug: str, name: str, locale: str = "de", actor_id: int | None = None) -> Employer:
+def create_employer(
+    slug: str, name: str, locale: str = "de", actor_id: int | None = None
+) -> Employer:
     slug = _check_slug(slug)
     if db.session.scalar(select(Employer.id).where(Employer.slug == slug)) is not None:
         raise DomainError(f"An employer with the short name '{slug}' already exists.")
@@ -38,8 +41,9 @@ def create_employer(slug: str, name: str, locale: str = "de", actor_id: int | No
     return employer
 
 
-def create_provider(slug: str, name: str, city: str | None = None,
-                    actor_id: int | None = None) -> Provider:
+def create_provider(
+    slug: str, name: str, city: str | None = None, actor_id: int | None = None
+) -> Provider:
     slug = _check_slug(slug)
     if db.session.scalar(select(Provider.id).where(Provider.slug == slug)) is not None:
         raise DomainError(f"A provider with the short name '{slug}' already exists.")
@@ -66,34 +70,45 @@ def update_settings(employer: Employer, settings: EmployerSettings, actor_id: in
     """Apply settings; returns the names of the fields that changed (for the audit log)."""
     if min(settings.k_participation, settings.k_health) < MIN_GROUP_SIZE:
         raise DomainError(f"Minimum group sizes below {MIN_GROUP_SIZE} are not allowed.")
-    changed = [
-        key for key, value in vars(settings).items() if getattr(employer, key) != value
-    ]
+    changed = [key for key, value in vars(settings).items() if getattr(employer, key) != value]
     for key in changed:
         setattr(employer, key, getattr(settings, key))
     if changed:
-        record("admin.settings_changed", actor_id=actor_id, employer_id=employer.id,
-               target_type="employer", target_id=employer.id, details={"fields": changed})
+        record(
+            "admin.settings_changed",
+            actor_id=actor_id,
+            employer_id=employer.id,
+            target_type="employer",
+            target_id=employer.id,
+            details={"fields": changed},
+        )
     db.session.flush()
     return changed
 
 
-def create_department(employer: Employer, name: str, parent_id: int | None,
-                      actor_id: int | None = None) -> Department:
+def create_department(
+    employer: Employer, name: str, parent_id: int | None, actor_id: int | None = None
+) -> Department:
     name = name.strip()
     if parent_id is not None:
         parent = db.session.get(Department, parent_id)
         if parent is None or parent.employer_id != employer.id:
             raise DomainError("The parent department does not exist.")
-    exists = select(Department.id).where(Department.employer_id == employer.id,
-                                         Department.name == name)
+    exists = select(Department.id).where(
+        Department.employer_id == employer.id, Department.name == name
+    )
     if db.session.scalar(exists) is not None:
         raise DomainError(f"A department named '{name}' already exists.")
     department = Department(employer_id=employer.id, name=name, parent_id=parent_id)
     db.session.add(department)
     db.session.flush()
-    record("admin.department_created", actor_id=actor_id, employer_id=employer.id,
-           target_type="department", target_id=department.id)
+    record(
+        "admin.department_created",
+        actor_id=actor_id,
+        employer_id=employer.id,
+        target_type="department",
+        target_id=department.id,
+    )
     return department
 
 
@@ -105,8 +120,13 @@ def create_site(employer: Employer, name: str, city: str, actor_id: int | None =
     site = Site(employer_id=employer.id, name=name, city=city.strip())
     db.session.add(site)
     db.session.flush()
-    record("admin.site_created", actor_id=actor_id, employer_id=employer.id,
-           target_type="site", target_id=site.id)
+    record(
+        "admin.site_created",
+        actor_id=actor_id,
+        employer_id=employer.id,
+        target_type="site",
+        target_id=site.id,
+    )
     return site
 
 
@@ -137,8 +157,9 @@ class EmployeePage:
     pages: int
 
 
-def list_employees(employer_id: int, query: str = "", page: int = 1,
-                   per_page: int = 50) -> EmployeePage:
+def list_employees(
+    employer_id: int, query: str = "", page: int = 1, per_page: int = 50
+) -> EmployeePage:
     """One page of the employer's staff directory (no health data), searchable by name/e-mail."""
     base = (
         select(Employee, User)
@@ -147,13 +168,21 @@ def list_employees(employer_id: int, query: str = "", page: int = 1,
     )
     if query:
         pattern = f"%{query.strip().lower()}%"
-        base = base.where(or_(func.lower(User.name).like(pattern),
-                              func.lower(User.email).like(pattern),
-                              func.lower(Employee.employee_number).like(pattern)))
+        base = base.where(
+            or_(
+                func.lower(User.name).like(pattern),
+                func.lower(User.email).like(pattern),
+                func.lower(Employee.employee_number).like(pattern),
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    rows = db.session.execute(
-        base.order_by(User.name, Employee.id).offset((page - 1) * per_page).limit(per_page)
-    ).tuples().all()
+    rows = (
+        db.session.execute(
+            base.order_by(User.name, Employee.id).offset((page - 1) * per_page).limit(per_page)
+        )
+        .tuples()
+        .all()
+    )
     return EmployeePage(rows=list(rows), total=total, page=page, pages=pages)

@@ -74,14 +74,19 @@ def organisation() -> ResponseReturnValue:
     submitted = request.form.get("form")
     try:
         if submitted == "department" and department_form.validate_on_submit():
-            services.create_department(employer, department_form.name.data or "",
-                                       department_form.parent_id.data or None, user().id)
+            services.create_department(
+                employer,
+                department_form.name.data or "",
+                department_form.parent_id.data or None,
+                user().id,
+            )
             db.session.commit()
             flash(_("Department added."), "success")
             return redirect(url_for("admin.organisation"))
         if submitted == "site" and site_form.validate_on_submit():
-            services.create_site(employer, site_form.name.data or "", site_form.city.data or "",
-                                 user().id)
+            services.create_site(
+                employer, site_form.name.data or "", site_form.city.data or "", user().id
+            )
             db.session.commit()
             flash(_("Site added."), "success")
             return redirect(url_for("admin.organisation"))
@@ -92,8 +97,13 @@ def organisation() -> ResponseReturnValue:
     if request.method == "POST":
         status = 400
     sites = db.session.scalars(tenant_select(Site).order_by(Site.name)).all()
-    return render_template("admin/organisation.html", tree=tree, sites=sites,
-                           department_form=department_form, site_form=site_form), status
+    return render_template(
+        "admin/organisation.html",
+        tree=tree,
+        sites=sites,
+        department_form=department_form,
+        site_form=site_form,
+    ), status
 
 
 @admin_bp.route("/settings", methods=["GET", "POST"])
@@ -130,46 +140,67 @@ def settings() -> ResponseReturnValue:
 @admin_bp.route("/audit")
 @allow(Role.ADMIN)
 def audit() -> ResponseReturnValue:
-    events = db.session.execute(
-        tenant_select(AuditEvent)
-        .add_columns(User.name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .limit(200)
-    ).tuples().all()
+    events = (
+        db.session.execute(
+            tenant_select(AuditEvent)
+            .add_columns(User.name)
+            .outerjoin(User, User.id == AuditEvent.actor_id)
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+            .limit(200)
+        )
+        .tuples()
+        .all()
+    )
     return render_template("admin/audit.html", events=events)
 
 
 @operator_bp.route("/", methods=["GET", "POST"])
 @allow(Role.OPERATOR)
-def index() -> ResponseReturnValue:
+def platform() -> ResponseReturnValue:
     employer_form = EmployerForm(prefix="employer")
     provider_form = ProviderForm(prefix="provider")
     submitted = request.form.get("form")
     try:
         if submitted == "employer" and employer_form.validate_on_submit():
-            services.create_employer(employer_form.slug.data or "", employer_form.name.data or "",
-                                     employer_form.locale.data or "de", user().id)
+            services.create_employer(
+                employer_form.slug.data or "",
+                employer_form.name.data or "",
+                employer_form.locale.data or "de",
+                user().id,
+            )
             db.session.commit()
             flash(_("Employer added."), "success")
-            return redirect(url_for("operator.index"))
+            return redirect(url_for("operator.platform"))
         if submitted == "provider" and provider_form.validate_on_submit():
-            services.create_provider(provider_form.slug.data or "", provider_form.name.data or "",
-                                     provider_form.city.data or None, user().id)
+            services.create_provider(
+                provider_form.slug.data or "",
+                provider_form.name.data or "",
+                provider_form.city.data or None,
+                user().id,
+            )
             db.session.commit()
             flash(_("Provider added."), "success")
-            return redirect(url_for("operator.index"))
+            return redirect(url_for("operator.platform"))
     except DomainError as exc:
         db.session.rollback()
         target = employer_form.slug if submitted == "employer" else provider_form.slug
         target.errors = [*target.errors, exc.message]
-    employers = db.session.execute(
-        select(Employer, func.count(Employee.id))
-        .outerjoin(Employee, Employee.employer_id == Employer.id)
-        .group_by(Employer.id)
-        .order_by(Employer.name)
-    ).tuples().all()
+    employers = (
+        db.session.execute(
+            select(Employer, func.count(Employee.id))
+            .outerjoin(Employee, Employee.employer_id == Employer.id)
+            .group_by(Employer.id)
+            .order_by(Employer.name)
+        )
+        .tuples()
+        .all()
+    )
     providers = db.session.scalars(select(Provider).order_by(Provider.name)).all()
     status = 400 if request.method == "POST" else 200
-    return render_template("operator/index.html", employers=employers, providers=providers,
-                           employer_form=employer_form, provider_form=provider_form), status
+    return render_template(
+        "operator/index.html",
+        employers=employers,
+        providers=providers,
+        employer_form=employer_form,
+        provider_form=provider_form,
+    ), status
