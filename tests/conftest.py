@@ -64,12 +64,30 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin.dispose()
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Runs each request in its own app context, as a real server does.
+
+    Tests hold an app context open for their database work; without this, requests would share
+    its ``g`` (and so the logged-in user and language) and its database session. The test's
+    session is committed before the request, so the request sees the test's data, and it
+    starts a new transaction afterwards, so the test sees what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if _db.session.registry.has():
+            _db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def make_app(database_url: str) -> Callable[..., Flask]:
     """Build an app on the test database with extra config (e.g. CSRF switched on)."""
 
     def build(**overrides: Any) -> Flask:
-        return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app.test_client_class = RequestIsolatingClient
+        return app
 
     return build
 
@@ -193,3 +211,48 @@ def login(app: Flask) -> Callable[[FlaskClient, User], FlaskClient]:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Inbox:
+    """Collects messages received by the local SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[int, _Inbox]]:
+    """A real SMTP server (aiosmtpd) on a free loopback port."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server: tuple[int, _Inbox], app: Flask) -> Iterator[_Inbox]:
+    """Route the app's mail to the local SMTP server for one test."""
+    port, box = smtp_server
+    box.messages.clear()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    try:
+        yield box
+    finally:
+        app.config.update(MAIL_SERVER=None)

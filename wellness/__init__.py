@@ -36,7 +36,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         compare_type=True,
     )
     extensions.csrf.init_app(app)
-    extensions.limiter.init_app(app)
     with app.app_context():
         enable_sqlite_foreign_keys(extensions.db.engine)
 
@@ -49,6 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from wellness.web import register_web
 
     register_web(app)
+
+    from wellness.ratelimit import init_rate_limits
+
+    init_rate_limits(app)
 
     from dashboards import init_dashboard
 

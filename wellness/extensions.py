@@ -1,10 +1,12 @@
-"""Extensions are created here and initialised in :func:`wellness.create_app`."""
+"""Extensions are created here and initialised in :func:`wellness.create_app`.
+
+The rate limiter is not here: it keeps its settings per instance, so each app builds its own
+(see :mod:`wellness.ratelimit`).
+"""
 
 from __future__ import annotations
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -17,4 +19,3 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_babel import get_locale as babel_locale
 from flask_login import current_user
@@ -16,6 +16,8 @@ SUPPORTED = ("de", "en")
 
 def select_locale() -> str:
     """Account choice, then this browser's choice, then the employer's default, then German."""
+    if not has_request_context():
+        return "de"
     if current_user.is_authenticated:
         if current_user.locale in SUPPORTED:
             return str(current_user.locale)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from wellness.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
-LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+LANGUAGES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
+LANGUAGE_CODES = frozenset(choice.value for choice in LANGUAGES)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254), Email()])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
     )
@@ -21,7 +23,7 @@ class LoginForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254), Email()])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
 
 
 def _new_password_field(label: str) -> PasswordField:

@@ -79,7 +79,8 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         """Session id with the password generation: a password change ends other sessions."""
-        stamp = int(self.password_changed_at.timestamp()) if self.password_changed_at else 0
+        changed = self.password_changed_at
+        stamp = int(changed.timestamp() * 1_000_000) if changed else 0
         return f"{self.id}:{stamp}"
 
     @property

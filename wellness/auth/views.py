@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,7 +20,7 @@ from flask_login import current_user, login_user, logout_user
 
 from wellness.auth import services
 from wellness.auth.forms import (
-    LANGUAGES,
+    LANGUAGE_CODES,
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
@@ -31,17 +30,13 @@ from wellness.auth.forms import (
 from wellness.auth.guards import allow, public, user
 from wellness.auth.models import Role
 from wellness.errors import DomainError
-from wellness.extensions import db, limiter
+from wellness.extensions import db
+from wellness.forms import form_status
 from wellness.notifications.mail import deliver_queued
 
 bp = Blueprint("auth", __name__)
 
 ANY_ROLE = tuple(Role)
-
-
-def _login_limit() -> str:
-    """Per-IP throttle on sign-in and reset requests, on top of the per-account lockout."""
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 def _safe_next(target: str | None) -> str:
@@ -57,7 +52,6 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 @public
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
@@ -73,7 +67,7 @@ def login() -> ResponseReturnValue:
         login_user(found, remember=bool(form.remember.data))
         db.session.commit()
         return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), form_status()
 
 
 @bp.route("/logout", methods=["POST"])
@@ -86,7 +80,6 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 @public
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
@@ -105,7 +98,7 @@ def forgot_password() -> ResponseReturnValue:
             "info",
         )
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot.html", form=form)
+    return render_template("auth/forgot.html", form=form), form_status()
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -124,7 +117,7 @@ def reset_password(token: str) -> ResponseReturnValue:
         db.session.commit()
         flash(_("Your password is changed. Sign in with the new one."), "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form)
+    return render_template("auth/reset.html", form=form), form_status()
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -135,7 +128,6 @@ def account() -> ResponseReturnValue:
     if request.method == "GET":
         profile.locale.data = me.locale or session.get("locale") or "de"
     password = ChangePasswordForm(prefix="password")
-    status = 200
     submitted = request.form.get("form")
     if submitted == "profile" and profile.validate_on_submit():
         me.name = (profile.name.data or "").strip()
@@ -150,22 +142,19 @@ def account() -> ResponseReturnValue:
         except DomainError as exc:
             db.session.rollback()
             password.current.errors.append(exc.message)
-            status = 400
         else:
             db.session.commit()
             login_user(me)  # the session id changed with the password generation
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.account"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("auth/account.html", profile=profile, password=password), status
+    return render_template("auth/account.html", profile=profile, password=password), form_status()
 
 
 @bp.route("/language", methods=["POST"])
 @public
 def set_language() -> ResponseReturnValue:
     code = request.form.get("locale", "")
-    if code not in dict(LANGUAGES):
+    if code not in LANGUAGE_CODES:
         abort(400)
     session["locale"] = code
     if current_user.is_authenticated:

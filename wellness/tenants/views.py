@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from wellness.audit.models import AuditEvent
 from wellness.auth.guards import allow, current_employer_id, tenant_select, user
@@ -15,6 +16,7 @@ from wellness.auth.models import Role, User
 from wellness.courses.models import Provider
 from wellness.errors import DomainError
 from wellness.extensions import db
+from wellness.forms import form_status
 from wellness.tenants import services
 from wellness.tenants.forms import (
     DepartmentForm,
@@ -66,11 +68,10 @@ def organisation() -> ResponseReturnValue:
     employer = _employer()
     tree = services.department_tree(employer.id)
     department_form = DepartmentForm(prefix="department")
-    department_form.parent_id.choices = [(0, _("— top level —"))] + [
-        (d.id, "\u2003" * depth + d.name) for depth, d in tree
+    department_form.parent_id.choices = [SelectChoice(0, _("— top level —"))] + [
+        SelectChoice(d.id, "\u2003" * depth + d.name) for depth, d in tree
     ]
     site_form = SiteForm(prefix="site")
-    status = 200
     submitted = request.form.get("form")
     try:
         if submitted == "department" and department_form.validate_on_submit():
@@ -94,8 +95,6 @@ def organisation() -> ResponseReturnValue:
         db.session.rollback()
         target = department_form.name if submitted == "department" else site_form.name
         target.errors = [*target.errors, exc.message]
-    if request.method == "POST":
-        status = 400
     sites = db.session.scalars(tenant_select(Site).order_by(Site.name)).all()
     return render_template(
         "admin/organisation.html",
@@ -103,7 +102,7 @@ def organisation() -> ResponseReturnValue:
         sites=sites,
         department_form=department_form,
         site_form=site_form,
-    ), status
+    ), form_status()
 
 
 @admin_bp.route("/settings", methods=["GET", "POST"])
@@ -133,8 +132,7 @@ def settings() -> ResponseReturnValue:
             db.session.commit()
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/settings.html", form=form), status
+    return render_template("admin/settings.html", form=form), form_status()
 
 
 @admin_bp.route("/audit")
@@ -196,11 +194,10 @@ def platform() -> ResponseReturnValue:
         .all()
     )
     providers = db.session.scalars(select(Provider).order_by(Provider.name)).all()
-    status = 400 if request.method == "POST" else 200
     return render_template(
         "operator/index.html",
         employers=employers,
         providers=providers,
         employer_form=employer_form,
         provider_form=provider_form,
-    ), status
+    ), form_status()

@@ -1,0 +1,54 @@
+# wellness: the commands README.md and .ci/run use. GNU make; needs only python3 (>= 3.11).
+#
+#   make run    install, migrate, seed demo data, serve on http://127.0.0.1:8000
+#   make test   install, run the test suite (SQLite; PostgreSQL when DATABASE_URL says so)
+#   make lint   ruff check and ruff format --check
+#   make clean  remove the virtualenv, caches and build output (keeps instance/)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BIND ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+PO_FILES := $(wildcard wellness/translations/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.DEFAULT_GOAL := help
+.PHONY: help install $(VENV) run test lint clean
+
+help:
+	@echo "make run    install, migrate, seed demo data, serve on http://$(BIND)"
+	@echo "make test   run the tests (PYTEST_ARGS='-k name' to narrow)"
+	@echo "make lint   ruff check and format check"
+	@echo "make clean  remove .venv, caches and build output"
+
+# The virtualenv is rebuilt only when pyproject.toml changes (the stamp records the install).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Compiled catalogs are not committed (.gitignore); build them from the .po files.
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel --quiet compile --use-fuzzy -i $< -o $@
+
+$(VENV) install: $(STAMP) $(MO_FILES)
+
+run: install
+	$(BIN)/wellness db upgrade
+	$(BIN)/wellness demo
+	$(BIN)/wellness serve --bind $(BIND)
+
+test: install
+	$(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find wellness/translations -name '*.mo' -delete

@@ -1,0 +1,232 @@
+"""Every route, every role, and a user of another employer: who gets what.
+
+The table below is written by hand, independently of the ``allow()`` declarations, so a
+wrong declaration fails here. A route missing from the table fails
+``test_every_route_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD
+from wellness.auth.guards import get_for_tenant
+from wellness.auth.models import Role
+from wellness.tenants.models import Department, Employee, Site
+
+ANON, EMPLOYEE, HR, ADMIN, PROVIDER, OPERATOR = (
+    "anonymous",
+    "employee",
+    "hr",
+    "admin",
+    "provider",
+    "operator",
+)
+EVERYONE_SIGNED_IN = {EMPLOYEE, HR, ADMIN, PROVIDER, OPERATOR}
+PERSONAS = [ANON, *sorted(EVERYONE_SIGNED_IN)]
+
+#: GET routes: URL -> personas that may see it. Everyone else: 403 (signed in) or login.
+PAGES: dict[str, set[str]] = {
+    "/me": {EMPLOYEE},
+    "/account": EVERYONE_SIGNED_IN,
+    "/outbox": EVERYONE_SIGNED_IN,
+    "/admin/": {ADMIN},
+    "/admin/employees": {ADMIN},
+    "/admin/organisation": {ADMIN},
+    "/admin/settings": {ADMIN},
+    "/admin/audit": {ADMIN},
+    "/provider/": {PROVIDER},
+    "/operator/": {OPERATOR},
+    "/hr/": {HR},
+    "/hr/some/page": {HR},
+}
+#: Dash's machinery: XHR answers 401/403, never a redirect.
+DASH_XHR = ["/hr/_dash-layout", "/hr/_dash-dependencies", "/hr/_reload-hash"]
+PUBLIC = ["/login", "/password/forgot", "/healthz", "/readyz"]
+
+#: Every rule in the URL map, to notice routes added without a matrix entry.
+KNOWN_RULES = {
+    "/static/<path:filename>",
+    "/login",
+    "/logout",
+    "/password/forgot",
+    "/password/reset/<token>",
+    "/account",
+    "/language",
+    "/",
+    "/me",
+    "/admin/",
+    "/admin/employees",
+    "/admin/organisation",
+    "/admin/settings",
+    "/admin/audit",
+    "/operator/",
+    "/provider/",
+    "/outbox",
+    "/healthz",
+    "/readyz",
+    "/hr/assets/<path:filename>",
+    "/hr/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
+    "/hr/_dash-layout",
+    "/hr/_dash-dependencies",
+    "/hr/_dash-update-component",
+    "/hr/_reload-hash",
+    "/hr/_favicon.ico",
+    "/hr/",
+    "/hr/<path:path>",
+}
+
+
+@pytest.fixture
+def people(app, make_employer, make_provider, make_user):
+    """One user per persona at employer A, plus an admin of employer B."""
+    employer_a = make_employer(name="Alpha GmbH")
+    employer_b = make_employer(name="Beta AG")
+    provider = make_provider()
+    return {
+        EMPLOYEE: make_user(Role.EMPLOYEE, employer=employer_a, name="Anna Alpha"),
+        HR: make_user(Role.HR, employer=employer_a),
+        ADMIN: make_user(Role.ADMIN, employer=employer_a),
+        PROVIDER: make_user(Role.PROVIDER, provider=provider),
+        OPERATOR: make_user(Role.OPERATOR),
+        "other_admin": make_user(Role.ADMIN, employer=employer_b, name="Bert Beta"),
+        "employer_a": employer_a,
+        "employer_b": employer_b,
+    }
+
+
+def _client_for(app, people, persona):
+    client = app.test_client()
+    if persona != ANON:
+        user = people[persona]
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302
+    return client
+
+
+def test_every_route_is_in_the_matrix(app):
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert rules == KNOWN_RULES
+
+
+def test_every_flask_view_declares_its_access(app):
+    from wellness.auth.guards import access_for
+
+    undeclared = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if access_for(rule.endpoint, app, rule.rule) is None
+    ]
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_pages_answer_each_persona_as_the_matrix_says(app, people, persona):
+    client = _client_for(app, people, persona)
+    for url, allowed in PAGES.items():
+        response = client.get(url)
+        if persona in allowed:
+            assert response.status_code == 200, (persona, url, response.status_code)
+        elif persona == ANON:
+            assert response.status_code == 302, (persona, url)
+            assert response.headers["Location"].startswith("/login?next="), url
+        else:
+            assert response.status_code == 403, (persona, url, response.status_code)
+    for url in DASH_XHR:
+        expected = 200 if persona == HR else 401 if persona == ANON else 403
+        assert client.get(url).status_code == expected, (persona, url)
+    if persona != HR:
+        update = client.post("/hr/_dash-update-component", json={})
+        assert update.status_code == (401 if persona == ANON else 403), persona
+    for url in PUBLIC:
+        assert client.get(url).status_code in (200, 302), (persona, url)
+
+
+def test_anonymous_post_to_signed_in_actions_is_redirected_to_login(client):
+    for url in ("/logout", "/account", "/admin/settings", "/admin/organisation", "/operator/"):
+        response = client.post(url, data={})
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/login"), url
+
+
+def test_json_clients_get_problem_details_not_redirects(client):
+    response = client.get("/admin/", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.get_json()["status"] == 401
+
+
+def test_admin_of_another_employer_sees_only_their_own_people(app, db, people):
+    a, b = people["employer_a"], people["employer_b"]
+    db.session.add_all(
+        [
+            Department(employer_id=a.id, name="Alpha Secret Unit"),
+            Site(employer_id=a.id, name="Alpha Plant", city="Aachen"),
+        ]
+    )
+    db.session.commit()
+    client = _client_for(app, people, "other_admin")
+    pages = "".join(
+        client.get(url).get_data(as_text=True)
+        for url in (
+            "/admin/",
+            "/admin/employees",
+            "/admin/organisation",
+            "/admin/settings",
+            "/admin/audit",
+            "/admin/employees?q=alpha",
+        )
+    )
+    for secret in (
+        "Anna Alpha",
+        "Alpha Secret Unit",
+        "Alpha Plant",
+        "Alpha GmbH",
+        people[EMPLOYEE].email,
+    ):
+        assert secret not in pages
+    assert "Bert Beta" in pages
+    assert b.name in pages
+
+
+def test_admin_changes_only_reach_their_own_employer(app, db, people):
+    a, b = people["employer_a"], people["employer_b"]
+    client = _client_for(app, people, "other_admin")
+    response = client.post(
+        "/admin/organisation", data={"form": "site", "site-name": "Berlin", "site-city": "Berlin"}
+    )
+    assert response.status_code == 302
+    sites = db.session.execute(select(Site.employer_id, Site.name)).all()
+    assert sites == [(b.id, "Berlin")]
+    # A parent department of another employer is refused as if it did not exist.
+    foreign = Department(employer_id=a.id, name="Alpha Dept")
+    db.session.add(foreign)
+    db.session.commit()
+    response = client.post(
+        "/admin/organisation",
+        data={
+            "form": "department",
+            "department-name": "Sneaky",
+            "department-parent_id": str(foreign.id),
+        },
+    )
+    assert response.status_code == 400
+    names = db.session.scalars(select(Department.name).where(Department.employer_id == b.id))
+    assert list(names) == []
+
+
+def test_tenant_lookup_of_another_employers_row_is_not_found(app, people):
+    from werkzeug.exceptions import NotFound
+
+    foreign = people[EMPLOYEE].employee
+    own_admin = people[ADMIN]
+    other_admin = people["other_admin"]
+    with app.test_request_context():
+        from flask_login import login_user
+
+        login_user(other_admin)
+        with pytest.raises(NotFound):
+            get_for_tenant(Employee, foreign.id)
+        login_user(own_admin)
+        assert get_for_tenant(Employee, foreign.id) is foreign

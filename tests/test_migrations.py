@@ -1,0 +1,117 @@
+"""Migrations: they run both ways on an empty database and match the models exactly.
+
+Each test migrates its own fresh database (a temporary SQLite file, or a new database on the
+PostgreSQL server named by ``DATABASE_URL``), so the shared test database is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from wellness.extensions import db
+
+
+@pytest.fixture
+def fresh_app(make_app: Callable[..., Flask], tmp_path: Path) -> Iterator[Flask]:
+    """An app on a brand-new, empty database of the same kind as the test database."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith("postgresql"):
+        app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrations.sqlite'}")
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+        return
+    url = make_url(configured)
+    name = f"wellness_migrations_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        app = make_app(
+            SQLALCHEMY_DATABASE_URI=url.set(database=name).render_as_string(hide_password=False)
+        )
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _tables() -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+def _schema_differences(metadata: MetaData) -> list[object]:
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, metadata)
+
+
+def test_migrations_upgrade_downgrade_and_upgrade_again(fresh_app: Flask) -> None:
+    model_tables = set(db.metadata.tables)
+    with fresh_app.app_context():
+        assert _tables() == set()
+
+        upgrade()
+        assert _tables() == model_tables | {"alembic_version"}
+
+        downgrade(revision="base")
+        assert _tables() == {"alembic_version"}, "downgrade to base must drop every table"
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 0
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                leftover_types = conn.execute(
+                    text(
+                        "SELECT t.typname FROM pg_type t"
+                        " JOIN pg_namespace n ON n.oid = t.typnamespace"
+                        " WHERE n.nspname = 'public' AND t.typtype = 'e'"
+                    )
+                ).scalars()
+                assert list(leftover_types) == [], "downgrade must drop enum types too"
+
+        upgrade()
+        assert _tables() == model_tables | {"alembic_version"}
+
+
+def test_migrated_schema_matches_the_models(fresh_app: Flask) -> None:
+    """The drift check: a model change without a migration fails here."""
+    with fresh_app.app_context():
+        upgrade()
+        differences = _schema_differences(db.metadata)
+    assert differences == [], (
+        "The models and the migrations disagree. Run `wellness db migrate -m '...'`, read and "
+        f"edit the new revision, and commit it. Differences: {differences}"
+    )
+
+
+def test_drift_check_notices_a_column_missing_from_the_migrations(fresh_app: Flask) -> None:
+    """Proves the check above can fail: a copy of the models with one extra column drifts."""
+    drifted = MetaData(naming_convention=dict(db.metadata.naming_convention))
+    for table in db.metadata.sorted_tables:
+        table.to_metadata(drifted)
+    drifted.tables["users"].append_column(Column("drift_probe", Integer, nullable=True))
+
+    with fresh_app.app_context():
+        upgrade()
+        differences = _schema_differences(drifted)
+    assert "drift_probe" not in db.metadata.tables["users"].c, "the real models stay untouched"
+    added = [
+        d
+        for d in differences
+        if isinstance(d, tuple) and d[0] == "add_column" and d[2] == "users"
+    ]
+    assert [d[3].name for d in added] == ["drift_probe"], differences

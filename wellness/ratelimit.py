@@ -1,0 +1,28 @@
+"""Rate limits (Flask-Limiter): in memory by default, in Redis when ``REDIS_URL`` is set.
+
+Flask-Limiter keeps its settings on the instance, so every app gets its own limiter; limits are
+attached to endpoints here, in one place, rather than with decorators at import time.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+#: Endpoints that take guesses at secrets: throttled per IP, on top of the account lockout.
+CREDENTIAL_ENDPOINTS = ("auth.login", "auth.forgot_password", "auth.reset_password")
+
+
+def _credential_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def init_rate_limits(app: Flask) -> Limiter:
+    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
+    for endpoint in CREDENTIAL_ENDPOINTS:
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(_credential_limit, methods=["POST"])(view)
+    # Flask-Limiter only holds weak references to itself; the app keeps it alive.
+    app.extensions["wellness_limiter"] = limiter
+    return limiter
