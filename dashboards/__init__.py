@@ -16,7 +16,7 @@ from wellness.extensions import csrf
 PREFIX = "/hr/"
 
 
-def layout() -> html.Div:
+def layout() -> html.Main:
     return html.Main(
         [
             html.H1("HR-Dashboard"),
@@ -38,7 +38,7 @@ def init_dashboard(app: Flask) -> Dash:
         server=False,
         url_base_pathname=PREFIX,
         title="wellness HR",
-        update_title=None,
+        update_title="",
     )
     dash_app.layout = layout
     dash_app.init_app(app)

@@ -110,8 +110,6 @@ def test_drift_check_notices_a_column_missing_from_the_migrations(fresh_app: Fla
         differences = _schema_differences(drifted)
     assert "drift_probe" not in db.metadata.tables["users"].c, "the real models stay untouched"
     added = [
-        d
-        for d in differences
-        if isinstance(d, tuple) and d[0] == "add_column" and d[2] == "users"
+        d for d in differences if isinstance(d, tuple) and d[0] == "add_column" and d[2] == "users"
     ]
     assert [d[3].name for d in added] == ["drift_probe"], differences

@@ -22,7 +22,8 @@ def init_rate_limits(app: Flask) -> Limiter:
     limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
     for endpoint in CREDENTIAL_ENDPOINTS:
         view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(_credential_limit, methods=["POST"])(view)
+        limited = limiter.limit(_credential_limit, methods=["POST"])(view)
+        app.view_functions[endpoint] = limited  # type: ignore[assignment]
     # Flask-Limiter only holds weak references to itself; the app keeps it alive.
     app.extensions["wellness_limiter"] = limiter
     return limiter

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 
 
-class PrivacyRelease(db.Model):
+class PrivacyRelease(Base):
     __tablename__ = "privacy_releases"
     __table_args__ = (
         UniqueConstraint("employer_id", "period", "query_key"),

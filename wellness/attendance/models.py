@@ -9,8 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wellness.courses.models import CourseSession, Enrollment, Offering
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 from wellness.modeltypes import one_of
 
 
@@ -20,7 +19,7 @@ class AttendanceStatus(StrEnum):
     EXCUSED = "excused"
 
 
-class AttendanceUpload(db.Model):
+class AttendanceUpload(Base):
     """One committed attendance file; dry runs are not stored."""
 
     __tablename__ = "attendance_uploads"
@@ -41,7 +40,7 @@ class AttendanceUpload(db.Model):
     offering: Mapped[Offering] = relationship()
 
 
-class Attendance(db.Model):
+class Attendance(Base):
     __tablename__ = "attendance"
     __table_args__ = (
         UniqueConstraint("enrollment_id", "session_id"),
@@ -61,7 +60,7 @@ class Attendance(db.Model):
     session: Mapped[CourseSession] = relationship()
 
 
-class AttendanceChange(db.Model):
+class AttendanceChange(Base):
     """The audit trail of attendance: every creation or correction, with old and new mark."""
 
     __tablename__ = "attendance_changes"
@@ -84,7 +83,7 @@ class AttendanceChange(db.Model):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Certificate(db.Model):
+class Certificate(Base):
     """A participation certificate (Teilnahmebescheinigung), verifiable by its code."""
 
     __tablename__ = "certificates"

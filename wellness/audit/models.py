@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_employer_occurred", "employer_id", "occurred_at"),)
 

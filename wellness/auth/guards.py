@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -125,9 +125,10 @@ def current_provider_id() -> int:
     return int(provider_id)
 
 
-def tenant_select(model: type[T]) -> Select[tuple[T]]:
+def tenant_select(model: type[T]) -> Select[Any]:
     """``select(model)`` restricted to the logged-in user's employer."""
-    return select(model).where(model.employer_id == current_employer_id())  # type: ignore[attr-defined]
+    employer_column = model.employer_id  # type: ignore[attr-defined]
+    return select(model).where(employer_column == current_employer_id())
 
 
 def get_for_tenant(model: type[T], ident: int) -> T:
@@ -135,4 +136,4 @@ def get_for_tenant(model: type[T], ident: int) -> T:
     found = db.session.scalar(tenant_select(model).where(model.id == ident))  # type: ignore[attr-defined]
     if found is None:
         abort(404)
-    return found
+    return cast(T, found)

@@ -15,8 +15,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 from wellness.modeltypes import one_of
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ class Role(StrEnum):
 EMPLOYER_ROLES = frozenset({Role.EMPLOYEE, Role.HR, Role.ADMIN})
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("employer_id IS NULL OR provider_id IS NULL", name="one_scope"),
@@ -91,7 +90,7 @@ class User(UserMixin, db.Model):
         return bool(self.role_names.intersection(roles))
 
 
-class UserRole(db.Model):
+class UserRole(Base):
     __tablename__ = "user_roles"
     __table_args__ = (one_of("role", Role),)
 
@@ -103,7 +102,7 @@ class UserRole(db.Model):
     user: Mapped[User] = relationship(back_populates="roles")
 
 
-class ApiToken(db.Model):
+class ApiToken(Base):
     """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
 
     __tablename__ = "api_tokens"

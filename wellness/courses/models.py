@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 from wellness.modeltypes import one_of
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ class EnrollmentStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Provider(db.Model):
+class Provider(Base):
     """A trainer, studio or physiotherapy practice; serves several employers."""
 
     __tablename__ = "providers"
@@ -59,7 +58,7 @@ class Provider(db.Model):
     courses: Mapped[list[Course]] = relationship(back_populates="provider")
 
 
-class Course(db.Model):
+class Course(Base):
     """A course concept as checked by the Zentrale Prüfstelle Prävention (ZPP)."""
 
     __tablename__ = "courses"
@@ -115,7 +114,7 @@ class Course(db.Model):
         )
 
 
-class Offering(db.Model):
+class Offering(Base):
     """One dated run of a course: a fixed group with fixed sessions."""
 
     __tablename__ = "offerings"
@@ -160,7 +159,7 @@ class Offering(db.Model):
     enrollments: Mapped[list[Enrollment]] = relationship(back_populates="offering")
 
 
-class OfferingEmployer(db.Model):
+class OfferingEmployer(Base):
     """An employer's decision to open an offering to its employees, with its subsidy."""
 
     __tablename__ = "offering_employers"
@@ -180,7 +179,7 @@ class OfferingEmployer(db.Model):
     employer: Mapped[Employer] = relationship()
 
 
-class CourseSession(db.Model):
+class CourseSession(Base):
     """One meeting of an offering (a 'session' in the domain, not a database session)."""
 
     __tablename__ = "course_sessions"
@@ -199,7 +198,7 @@ class CourseSession(db.Model):
     offering: Mapped[Offering] = relationship(back_populates="sessions")
 
 
-class Enrollment(db.Model):
+class Enrollment(Base):
     __tablename__ = "enrollments"
     __table_args__ = (
         UniqueConstraint("offering_id", "employee_id"),

@@ -85,9 +85,7 @@ def answer_is_fine(item: ChecklistItem, choice: str | None, number: float | None
         low = item.number_min if item.number_min is not None else float("-inf")
         high = item.number_max if item.number_max is not None else float("inf")
         return 1.0 if low <= number <= high else 0.0
-    return {Choice.YES.value: 1.0, Choice.PARTLY.value: 0.5, Choice.NO.value: 0.0}.get(
-        choice or ""
-    )
+    return {Choice.YES.value: 1.0, Choice.PARTLY.value: 0.5, Choice.NO.value: 0.0}.get(choice or "")
 
 
 def score_answers(answers: list[tuple[ChecklistItem, str | None, float | None]]) -> int | None:

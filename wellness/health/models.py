@@ -16,8 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 from wellness.modeltypes import one_of
 from wellness.tenants.models import Employee
 
@@ -61,7 +60,7 @@ class ConsentPurpose(StrEnum):
     HEALTH_AGGREGATES = "health_aggregates"
 
 
-class ChecklistTemplate(db.Model):
+class ChecklistTemplate(Base):
     """A versioned checklist; responses keep the version they answered."""
 
     __tablename__ = "checklist_templates"
@@ -87,7 +86,7 @@ class ChecklistTemplate(db.Model):
     )
 
 
-class ChecklistItem(db.Model):
+class ChecklistItem(Base):
     __tablename__ = "checklist_items"
     __table_args__ = (
         UniqueConstraint("template_id", "position"),
@@ -120,7 +119,7 @@ class ChecklistItem(db.Model):
     template: Mapped[ChecklistTemplate] = relationship(back_populates="items")
 
 
-class ChecklistResponse(db.Model):
+class ChecklistResponse(Base):
     __tablename__ = "checklist_responses"
     __table_args__ = (
         CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_range"),
@@ -144,7 +143,7 @@ class ChecklistResponse(db.Model):
     )
 
 
-class ChecklistAnswer(db.Model):
+class ChecklistAnswer(Base):
     __tablename__ = "checklist_answers"
     __table_args__ = (
         UniqueConstraint("response_id", "item_id"),
@@ -166,7 +165,7 @@ class ChecklistAnswer(db.Model):
     item: Mapped[ChecklistItem] = relationship()
 
 
-class ErgonomicMeasure(db.Model):
+class ErgonomicMeasure(Base):
     """A workplace measure worked through to completion: the risk-assessment record."""
 
     __tablename__ = "ergonomic_measures"
@@ -193,7 +192,7 @@ class ErgonomicMeasure(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class Consent(db.Model):
+class Consent(Base):
     """Explicit, purpose-bound consent; withdrawing sets ``withdrawn_at``, never deletes."""
 
     __tablename__ = "consents"
@@ -215,7 +214,7 @@ class Consent(db.Model):
     withdrawn_at: Mapped[datetime | None]
 
 
-class PainCheckin(db.Model):
+class PainCheckin(Base):
     __tablename__ = "pain_checkins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -232,7 +231,7 @@ class PainCheckin(db.Model):
     )
 
 
-class PainScore(db.Model):
+class PainScore(Base):
     """Pain on the numeric rating scale for one body region in one check-in."""
 
     __tablename__ = "pain_scores"
@@ -251,7 +250,7 @@ class PainScore(db.Model):
     checkin: Mapped[PainCheckin] = relationship(back_populates="scores")
 
 
-class ExerciseLog(db.Model):
+class ExerciseLog(Base):
     """One home training session."""
 
     __tablename__ = "exercise_logs"
@@ -268,7 +267,7 @@ class ExerciseLog(db.Model):
     )
 
 
-class ExerciseEntry(db.Model):
+class ExerciseEntry(Base):
     __tablename__ = "exercise_entries"
     __table_args__ = (
         CheckConstraint("sets IS NULL OR sets BETWEEN 1 AND 50", name="sets_range"),

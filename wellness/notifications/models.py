@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 
 
-class OutboundMail(db.Model):
+class OutboundMail(Base):
     __tablename__ = "outbound_mails"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.db import Base, utcnow
 
 if TYPE_CHECKING:
     from wellness.auth.models import User
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 MIN_GROUP_SIZE = 5
 
 
-class Employer(db.Model):
+class Employer(Base):
     __tablename__ = "employers"
     __table_args__ = (
         CheckConstraint(f"k_participation >= {MIN_GROUP_SIZE}", name="k_participation_min"),
@@ -57,7 +56,7 @@ class Employer(db.Model):
     sites: Mapped[list[Site]] = relationship(back_populates="employer")
 
 
-class Site(db.Model):
+class Site(Base):
     __tablename__ = "sites"
     __table_args__ = (UniqueConstraint("employer_id", "name"),)
 
@@ -70,7 +69,7 @@ class Site(db.Model):
     employer: Mapped[Employer] = relationship(back_populates="sites")
 
 
-class Department(db.Model):
+class Department(Base):
     """A node in the employer's department tree; analytics aggregate over subtrees."""
 
     __tablename__ = "departments"
@@ -91,7 +90,7 @@ class Department(db.Model):
     children: Mapped[list[Department]] = relationship(back_populates="parent")
 
 
-class Employee(db.Model):
+class Employee(Base):
     """A person employed by an employer: the subject of enrollments and health data.
 
     Kept apart from :class:`~wellness.auth.models.User` so that erasing or deactivating an

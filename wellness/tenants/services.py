@@ -178,11 +178,7 @@ def list_employees(
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    rows = (
-        db.session.execute(
-            base.order_by(User.name, Employee.id).offset((page - 1) * per_page).limit(per_page)
-        )
-        .tuples()
-        .all()
-    )
+    rows = db.session.execute(
+        base.order_by(User.name, Employee.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
     return EmployeePage(rows=list(rows), total=total, page=page, pages=pages)

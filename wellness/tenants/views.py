@@ -138,17 +138,13 @@ def settings() -> ResponseReturnValue:
 @admin_bp.route("/audit")
 @allow(Role.ADMIN)
 def audit() -> ResponseReturnValue:
-    events = (
-        db.session.execute(
-            tenant_select(AuditEvent)
-            .add_columns(User.name)
-            .outerjoin(User, User.id == AuditEvent.actor_id)
-            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-            .limit(200)
-        )
-        .tuples()
-        .all()
-    )
+    events = db.session.execute(
+        tenant_select(AuditEvent)
+        .add_columns(User.name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .limit(200)
+    ).all()
     return render_template("admin/audit.html", events=events)
 
 
@@ -183,16 +179,12 @@ def platform() -> ResponseReturnValue:
         db.session.rollback()
         target = employer_form.slug if submitted == "employer" else provider_form.slug
         target.errors = [*target.errors, exc.message]
-    employers = (
-        db.session.execute(
-            select(Employer, func.count(Employee.id))
-            .outerjoin(Employee, Employee.employer_id == Employer.id)
-            .group_by(Employer.id)
-            .order_by(Employer.name)
-        )
-        .tuples()
-        .all()
-    )
+    employers = db.session.execute(
+        select(Employer, func.count(Employee.id))
+        .outerjoin(Employee, Employee.employer_id == Employer.id)
+        .group_by(Employer.id)
+        .order_by(Employer.name)
+    ).all()
     providers = db.session.scalars(select(Provider).order_by(Provider.name)).all()
     return render_template(
         "operator/index.html",
