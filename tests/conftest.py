@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -74,7 +74,7 @@ class RequestIsolatingClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        if _db.session.registry.has():
+        if has_app_context() and _db.session.registry.has():
             _db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)

@@ -10,53 +10,81 @@ from wellness.auth.models import Role, User
 from wellness.courses.models import Provider
 from wellness.tenants.models import Department, Employer, Site
 
-#: (persona, url, hidden "form" value or None, field names)
+#: (persona, url, hidden "form" value, a valid submission, fields that must have a type)
 FORMS = [
-    (None, "/login", None, ["email", "password", "remember"]),
-    (None, "/password/forgot", None, ["email"]),
-    (None, "/password/reset/{token}", None, ["password", "confirm"]),
-    (Role.EMPLOYEE, "/account", "profile", ["profile-name", "profile-locale"]),
+    (None, "/login", None, {"email": "someone@example.com", "password": "x"}, {}),
+    (None, "/password/forgot", None, {"email": "someone@example.com"}, {}),
+    (None, "/password/reset/{token}", None, {"password": "p" * 12, "confirm": "p" * 12}, {}),
+    (
+        Role.EMPLOYEE,
+        "/account",
+        "profile",
+        {"profile-name": "N", "profile-locale": "de"},
+        {"profile-locale": "klingon"},
+    ),
     (
         Role.EMPLOYEE,
         "/account",
         "password",
-        ["password-current", "password-password", "password-confirm"],
+        {"password-current": PASSWORD, "password-password": "p" * 12, "password-confirm": "p" * 12},
+        {},
     ),
-    (Role.ADMIN, "/admin/organisation", "department", ["department-name", "department-parent_id"]),
-    (Role.ADMIN, "/admin/organisation", "site", ["site-name", "site-city"]),
+    (
+        Role.ADMIN,
+        "/admin/organisation",
+        "department",
+        {"department-name": "D", "department-parent_id": "0"},
+        {"department-parent_id": "not-a-number"},
+    ),
+    (Role.ADMIN, "/admin/organisation", "site", {"site-name": "S", "site-city": "C"}, {}),
     (
         Role.ADMIN,
         "/admin/settings",
         None,
-        [
-            "name",
-            "locale",
-            "k_participation",
-            "k_health",
-            "dp_enabled",
-            "budget_eur",
-            "retention_months",
-            "password_login_enabled",
-        ],
+        {
+            "name": "N",
+            "locale": "de",
+            "k_participation": "5",
+            "k_health": "10",
+            "budget_eur": "600",
+            "retention_months": "24",
+        },
+        {
+            "k_participation": "many",
+            "k_health": "1.5",
+            "budget_eur": "lots",
+            "retention_months": "-3",
+            "locale": "xx",
+        },
     ),
     (
         Role.OPERATOR,
         "/operator/",
         "employer",
-        ["employer-slug", "employer-name", "employer-locale"],
+        {"employer-slug": "new-co", "employer-name": "N", "employer-locale": "de"},
+        {"employer-slug": "Not A Slug!", "employer-locale": "xx"},
     ),
-    (Role.OPERATOR, "/operator/", "provider", ["provider-slug", "provider-name", "provider-city"]),
+    (
+        Role.OPERATOR,
+        "/operator/",
+        "provider",
+        {"provider-slug": "new-pro", "provider-name": "N", "provider-city": ""},
+        {"provider-slug": "-"},
+    ),
 ]
 
 
-def _payloads(fields: list[str]) -> dict[str, dict[str, str]]:
-    return {
-        "missing": {},
-        "empty": dict.fromkeys(fields, ""),
-        "overlong": dict.fromkeys(fields, "x" * 5000),
-        "wrong types": dict.fromkeys(fields, "not-a-number"),
-        "control characters": dict.fromkeys(fields, "\x00\x1f"),
+def _bad_variants(valid: dict[str, str], typed: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each variant breaks one thing in an otherwise valid submission."""
+    required = [k for k, v in valid.items() if v]
+    variants = {
+        "missing": {k: v for k, v in valid.items() if k not in required},
+        "empty": {**valid, **dict.fromkeys(required, "")},
+        "overlong": {**valid, **dict.fromkeys(required, "x" * 5000)},
     }
+    for key, wrong in typed.items():
+        variants[f"wrong type {key}"] = {**valid, key: wrong}
+    return variants
 
 
 def _state(db) -> tuple[int, ...]:
@@ -67,35 +95,34 @@ def _state(db) -> tuple[int, ...]:
 
 
 @pytest.mark.parametrize(
-    ("persona", "url", "form_name", "fields"), FORMS, ids=[f"{u} {f or ''}" for _, u, f, _ in FORMS]
+    ("persona", "url", "form_name", "valid", "typed"),
+    FORMS,
+    ids=[f"{url} {name or ''}" for _, url, name, _, _ in FORMS],
 )
 def test_bad_input_gives_a_form_error_and_changes_nothing(
-    app, db, make_employer, make_user, persona, url, form_name, fields
+    app, db, make_employer, make_user, persona, url, form_name, valid, typed
 ):
     from wellness.auth.services import make_reset_token
 
     employer = make_employer()
-    user = make_user(
-        persona or Role.EMPLOYEE, employer=None if persona is Role.OPERATOR else employer
-    )
+    scope = None if persona is Role.OPERATOR else employer
+    user = make_user(persona or Role.EMPLOYEE, employer=scope)
     client = app.test_client()
     if persona is not None:
-        assert (
-            client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
-            == 302
-        )
+        login = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert login.status_code == 302
     url = url.format(token=make_reset_token(user))
     before = _state(db)
-    for name, payload in _payloads(fields).items():
-        data = dict(payload)
-        if form_name:
-            data["form"] = form_name
-        response = client.post(url, data=data)
+    hidden = {"form": form_name} if form_name else {}
+    for name, payload in _bad_variants(valid, typed).items():
+        response = client.post(url, data={**payload, **hidden})
         assert response.status_code in (400, 401), (name, response.status_code)
         page = response.get_data(as_text=True)
         assert "<form" in page, name
         assert 'aria-invalid="true"' in page, name
-        assert "Traceback" not in page
+    for key in valid:
+        response = client.post(url, data={**valid, key: "bad\x00value", **hidden})
+        assert response.status_code == 400, ("control character", key)
     db.session.expire_all()
     assert _state(db) == before
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import re
+
+from flask import Flask, abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -76,6 +78,20 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
 
 
+#: C0 control characters other than tab, line feed and carriage return.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_control_characters() -> None:
+    """No form or query value may carry control characters (PostgreSQL rejects NUL, and
+    nobody types them): refuse them once here instead of in every form."""
+    if not request.path.startswith("/hr/_dash"):
+        for values in (request.args, request.form):
+            for key, items in values.lists():
+                if any(CONTROL_CHARACTERS.search(text) for text in (key, *items)):
+                    abort(400)
+
+
 @public
 def healthz() -> ResponseReturnValue:
     """Liveness: the process answers."""
@@ -101,6 +117,7 @@ def register_web(app: Flask) -> None:
     from wellness.tenants.views import admin_bp, operator_bp
 
     init_guards(app)
+    app.before_request(refuse_control_characters)
     for blueprint in (auth_bp, home_bp, admin_bp, operator_bp, provider_bp, outbox_bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)
