@@ -36,6 +36,8 @@ $(STAMP): pyproject.toml
 
 $(VENV) install: $(STAMP) $(MO_FILES)
 
+# The virtualenv goes first on PATH so `wellness serve` finds the gunicorn installed with it.
+run: export PATH := $(abspath $(BIN)):$(PATH)
 run: install
 	$(BIN)/wellness db upgrade
 	$(BIN)/wellness demo

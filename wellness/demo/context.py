@@ -67,13 +67,20 @@ class PlannedOffering:
 class Demo:
     rng: random.Random
     today: date
-    musterfirma: Employer | None = None
-    beispiel: Employer | None = None
+    employers: dict[str, Employer] = field(default_factory=dict)
     people: list[Person] = field(default_factory=list)
     beispiel_people: list[Person] = field(default_factory=list)
     logins: dict[str, User] = field(default_factory=dict)
     offerings: list[PlannedOffering] = field(default_factory=list)
     _codes: set[str] = field(default_factory=set)
+
+    @property
+    def musterfirma(self) -> Employer:
+        return self.employers["musterfirma"]
+
+    @property
+    def beispiel(self) -> Employer:
+        return self.employers["beispiel"]
 
     @property
     def now(self) -> datetime:

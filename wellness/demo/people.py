@@ -168,7 +168,9 @@ def _org(
     return by_name, site_rows
 
 
-def _create_logins(demo: Demo, employers: dict[str, Employer], providers: dict[str, Provider]):
+def _create_logins(
+    demo: Demo, employers: dict[str, Employer], providers: dict[str, Provider]
+) -> None:
     for login in LOGINS:
         employer = employers.get(login.employer or "")
         provider = providers.get(login.provider or "")
@@ -192,12 +194,12 @@ def seed_people(demo: Demo, providers: dict[str, Provider]) -> None:
     beispiel = Employer(slug="beispiel", name="Beispiel AG", locale="de")
     db.session.add_all([musterfirma, beispiel])
     db.session.flush()
-    demo.musterfirma, demo.beispiel = musterfirma, beispiel
+    demo.employers.update(musterfirma=musterfirma, beispiel=beispiel)
     departments, sites = _org(musterfirma, MUSTERFIRMA_DEPARTMENTS, MUSTERFIRMA_SITES)
     b_departments, b_sites = _org(
         beispiel, tuple((name, None) for name in BEISPIEL_STAFF), (BEISPIEL_SITE,)
     )
-    _create_logins(demo, {"musterfirma": musterfirma, "beispiel": beispiel}, providers)
+    _create_logins(demo, demo.employers, providers)
 
     used: set[str] = set()
     rows: list[object] = []
