@@ -3,29 +3,46 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from flask_babel import format_currency, format_date, format_decimal, format_time
 from flask_babel import get_locale as babel_locale
 from flask_login import current_user
 
 from wellness.extensions import babel
 
 SUPPORTED = ("de", "en")
+DEFAULT_TIMEZONE = "Europe/Berlin"
+
+
+def locale_for(user: Any) -> str:
+    """The language to write to someone in when no request tells (mails, reminders)."""
+    if user.locale in SUPPORTED:
+        return str(user.locale)
+    if user.employer is not None:
+        return str(user.employer.locale)
+    return "de"
 
 
 def select_locale() -> str:
     """Account choice, then this browser's choice, then the employer's default, then German."""
     if not has_request_context():
         return "de"
-    if current_user.is_authenticated:
-        if current_user.locale in SUPPORTED:
-            return str(current_user.locale)
+    if current_user.is_authenticated and current_user.locale in SUPPORTED:
+        return str(current_user.locale)
     if session.get("locale") in SUPPORTED:
         return str(session["locale"])
-    if current_user.is_authenticated and current_user.employer is not None:
-        return current_user.employer.locale
+    if current_user.is_authenticated:
+        return locale_for(current_user)
     return request.accept_languages.best_match(SUPPORTED) or "de"
+
+
+def select_timezone() -> str:
+    """Times show in the employer's time zone (Europe/Berlin unless the employer says else)."""
+    if has_request_context() and current_user.is_authenticated and current_user.employer:
+        return str(current_user.employer.timezone)
+    return DEFAULT_TIMEZONE
 
 
 def money(cents: int | None) -> str:
@@ -37,13 +54,14 @@ def money(cents: int | None) -> str:
 
 
 def init_i18n(app: Flask) -> None:
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     def fmt_date(value: date | datetime | None, fmt: str = "medium") -> str:
+        """Dates as the locale writes them; datetimes in the employer's time zone, no seconds."""
         if value is None:
             return ""
         if isinstance(value, datetime):
-            return str(format_datetime(value, fmt))
+            return f"{format_date(value, fmt)}, {format_time(value, 'short')}"
         return str(format_date(value, fmt))
 
     app.jinja_env.filters["date"] = fmt_date

@@ -15,6 +15,13 @@ from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.navigation import navigation_for
 
+#: Shown when even the error page cannot be drawn; needs no database, session or template.
+FALLBACK_ERROR_PAGE = """<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><title>wellness</title></head>
+<body><main><h1>Vorübergehend nicht verfügbar / Temporarily unavailable</h1>
+<p>Bitte versuchen Sie es in einigen Minuten erneut. Please try again in a few minutes.</p>
+</main></body></html>"""
+
 
 def _error_response(status: int, title: str, detail: str) -> ResponseReturnValue:
     """Problem details (RFC 9457) for API clients, a styled page for people."""
@@ -69,8 +76,12 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(exc: Exception) -> ResponseReturnValue:
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        title, detail = messages[500]()
-        return _error_response(500, title, detail)
+        try:
+            title, detail = messages[500]()
+            return _error_response(500, title, detail)
+        except Exception:  # noqa: BLE001 - the error page itself failed (e.g. database down)
+            db.session.rollback()
+            return FALLBACK_ERROR_PAGE, 500, {"Content-Type": "text/html; charset=utf-8"}
 
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)

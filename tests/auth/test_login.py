@@ -49,6 +49,7 @@ def test_each_role_is_sent_to_its_start_page(
 def test_wrong_password_is_refused_without_saying_whether_the_account_exists(
     client, make_employer, make_user
 ):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     user = make_user(employer=make_employer())
     wrong = client.post("/login", data={"email": user.email, "password": "not the password"})
     unknown = client.post("/login", data={"email": "nobody@example.test", "password": "x" * 12})
@@ -61,6 +62,7 @@ def test_wrong_password_is_refused_without_saying_whether_the_account_exists(
 def test_five_failures_lock_the_account_even_for_the_right_password(
     client, db, make_employer, make_user
 ):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     user = make_user(employer=make_employer())
     for _ in range(services.MAX_FAILED_LOGINS):
         client.post("/login", data={"email": user.email, "password": "wrong password"})
@@ -94,6 +96,7 @@ def test_disabled_account_cannot_sign_in_and_loses_its_session(
 
 
 def test_password_login_can_be_turned_off_per_employer(client, make_employer, make_user):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     user = make_user(employer=make_employer(password_login_enabled=False))
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 401
@@ -125,12 +128,15 @@ def test_login_redirect_never_leaves_the_site(client, make_employer, make_user):
 
 
 def test_password_reset_by_mail_over_smtp(client, db, inbox, make_employer, make_user):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     user = make_user(employer=make_employer())
     response = client.post("/password/forgot", data={"email": user.email})
     assert response.status_code == 302
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
     assert mail["To"] == user.email
+    # Written in the employer's language (German), whatever the requesting browser prefers.
+    assert mail["Subject"] == "Ihr wellness-Passwort zurücksetzen"
     link = re.search(r"http://localhost(/password/reset/\S+)", mail.get_content()).group(1)
 
     new_password = "a brand new passphrase"
@@ -152,6 +158,7 @@ def test_reset_request_for_unknown_address_looks_the_same_and_sends_nothing(clie
 
 
 def test_tampered_or_expired_reset_link_is_refused(app, client, make_employer, make_user):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     user = make_user(employer=make_employer())
     token = services.make_reset_token(user)
     body = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
@@ -215,6 +222,12 @@ def test_german_is_the_default_for_a_german_employer(client, login, make_employe
     login(client, make_user(employer=make_employer(locale="de")))
     page = client.get("/me", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'lang="de"' in page
+
+
+def test_sign_in_errors_speak_german_by_default(client, make_employer, make_user):
+    user = make_user(employer=make_employer())
+    response = client.post("/login", data={"email": user.email, "password": "wrong password"})
+    assert "E-Mail-Adresse oder Passwort ist nicht korrekt." in response.get_data(as_text=True)
 
 
 def test_login_page_is_german_by_default_and_english_on_request(client):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from wellness.auth.passwords import check_policy, hash_password, verify_password
 from wellness.db import utcnow
 from wellness.errors import DomainError
 from wellness.extensions import db
+from wellness.i18n import locale_for
 from wellness.notifications.mail import queue_mail
 
 #: Failed sign-ins in a row before the account is locked for LOCKOUT.
@@ -99,14 +101,16 @@ def send_password_reset(email: str, link_for_token: Callable[[str], str]) -> Non
     if user is None or not user.is_enabled:
         return
     link = link_for_token(make_reset_token(user))
-    body = _(
-        "Hello %(name)s,\n\nsomeone asked to reset the password of your wellness account. "
-        "Open this link within one hour to choose a new password:\n\n%(link)s\n\n"
-        "If it was not you, ignore this mail; your password stays as it is.",
-        name=user.name,
-        link=link,
-    )
-    queue_mail(user.email, _("Reset your wellness password"), body, "password_reset", user.id)
+    with force_locale(locale_for(user)):
+        body = _(
+            "Hello %(name)s,\n\nsomeone asked to reset the password of your wellness account. "
+            "Open this link within one hour to choose a new password:\n\n%(link)s\n\n"
+            "If it was not you, ignore this mail; your password stays as it is.",
+            name=user.name,
+            link=link,
+        )
+        subject = _("Reset your wellness password")
+    queue_mail(user.email, subject, body, "password_reset", user.id)
     record("auth.password_reset_requested", actor_id=user.id, employer_id=user.employer_id)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert
+
 from wellness.attendance.models import (
     Attendance,
     AttendanceChange,
@@ -250,16 +252,18 @@ def _seed_attendance(
     db.session.add_all([*marks, *rows])
     db.session.flush()
     by_id = {upload.id: upload for upload in uploads.values()}
-    db.session.add_all(
-        AttendanceChange(
-            attendance_id=mark.id,
-            upload_id=mark.upload_id,
-            changed_by_id=by_id[mark.upload_id].uploaded_by_id,
-            old_status=None,
-            new_status=mark.status,
-            changed_at=mark.updated_at,
-        )
-        for mark in marks
-        if mark.upload_id is not None
-    )
-    db.session.flush()
+    db.session.execute(
+        insert(AttendanceChange).returning(AttendanceChange.id),  # batched, see health.py
+        [
+            {
+                "attendance_id": mark.id,
+                "upload_id": mark.upload_id,
+                "changed_by_id": by_id[mark.upload_id].uploaded_by_id,
+                "old_status": None,
+                "new_status": mark.status,
+                "changed_at": mark.updated_at,
+            }
+            for mark in marks
+            if mark.upload_id is not None
+        ],
+    ).all()

@@ -9,6 +9,9 @@ everyone else's stays where it was, give or take noise.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
 
 from wellness.demo.context import Demo, Person, local
 from wellness.extensions import db
@@ -46,6 +49,8 @@ OCCASIONAL_REGIONS = (
 #: How strongly back training relieves each region (the low back most).
 RELIEF_FACTOR = {"low_back": 1.0, "neck": 0.6, "shoulders": 0.6}
 #: Typical price of each suggested measure, for the budget view of the measures list.
+#: One checklist answer as generated: the item, the choice or the number.
+Answered = tuple[ChecklistItem, str | None, float | None]
 MEASURE_COST_CENTS: dict[str, int | None] = {
     "monitor_arm": 8900,
     "glare_protection": 24000,
@@ -81,6 +86,20 @@ EXERCISES: tuple[tuple[str, str, int, int], ...] = (
     ("plank", "minutes", 1, 2),
     ("stretching", "minutes", 5, 15),
 )
+
+
+def _insert_with_children(
+    parents: list[tuple[Any, list[dict[str, Any]]]], model: Any, fk: str
+) -> None:
+    """Add the parents, then bulk-insert their many children in one statement: ORM objects for
+    tens of thousands of pain scores and answers would dominate the seeding time."""
+    db.session.add_all(parent for parent, _ in parents)
+    db.session.flush()
+    rows = [{fk: parent.id, **child} for parent, children in parents for child in children]
+    if rows:
+        # RETURNING makes SQLAlchemy batch the rows into multi-row INSERTs on PostgreSQL too
+        # (plain executemany sends them one by one); the ids themselves are not needed.
+        db.session.execute(insert(model).returning(model.id), rows).all()
 
 
 def seed_health(demo: Demo) -> None:
@@ -133,7 +152,7 @@ def _relief(person: Person, gain: float, day: date) -> float:
 
 def _seed_pain(demo: Demo) -> None:
     rng = demo.rng
-    checkins: list[PainCheckin] = []
+    checkins: list[tuple[Any, list[dict[str, Any]]]] = []
     for person in demo.people:
         is_demo = person.user is not None and person.user.email == "employee@musterfirma.example"
         if is_demo:
@@ -152,24 +171,25 @@ def _seed_pain(demo: Demo) -> None:
             scores = []
             for region, base in person.pain_base.items():
                 eased = base - min(RELIEF_FACTOR[region] * relief, 0.7 * base)
-                nrs = min(10, max(0, round(eased + rng.gauss(0, 0.9))))
-                scores.append(PainScore(region=region, nrs=nrs))
+                scores.append((region, min(10, max(0, round(eased + rng.gauss(0, 0.9))))))
             if rng.random() < 0.15:
-                region = rng.choice(OCCASIONAL_REGIONS).value
-                scores.append(PainScore(region=region, nrs=rng.randint(1, 5)))
-            for score in scores:
-                score.prevented_activity = score.nrs >= 6 and rng.random() < 0.5
-            checkins.append(
-                PainCheckin(
-                    employee_id=person.employee.id,
-                    checked_on=day,
-                    prevented_activity=any(s.prevented_activity for s in scores),
-                    created_at=local(day, rng.randint(7, 21), rng.randint(0, 59)),
-                    scores=scores,
-                )
+                scores.append((rng.choice(OCCASIONAL_REGIONS).value, rng.randint(1, 5)))
+            rows = [
+                {
+                    "region": region,
+                    "nrs": nrs,
+                    "prevented_activity": nrs >= 6 and rng.random() < 0.5,
+                }
+                for region, nrs in scores
+            ]
+            checkin = PainCheckin(
+                employee_id=person.employee.id,
+                checked_on=day,
+                prevented_activity=any(row["prevented_activity"] for row in rows),
+                created_at=local(day, rng.randint(7, 21), rng.randint(0, 59)),
             )
-    db.session.add_all(checkins)
-    db.session.flush()
+            checkins.append((checkin, rows))
+    _insert_with_children(checkins, PainScore, "checkin_id")
 
 
 def _answer(
@@ -198,19 +218,23 @@ def _response(
     workplace: str,
     quality: float,
     at: datetime,
-) -> ChecklistResponse:
+) -> tuple[ChecklistResponse, list[Answered]]:
     answered = [(item, *_answer(demo, item, workplace, quality)) for item in template.items]
-    return ChecklistResponse(
+    response = ChecklistResponse(
         employee_id=person.employee.id,
         template_id=template.id,
         workplace=workplace,
         score=score_answers(answered),
         submitted_at=at,
-        answers=[
-            ChecklistAnswer(item_id=item.id, choice=choice, number=number)
-            for item, choice, number in answered
-        ],
     )
+    return response, answered
+
+
+def _answer_rows(answered: list[Answered]) -> list[dict[str, Any]]:
+    return [
+        {"item_id": item.id, "choice": choice, "number": number}
+        for item, choice, number in answered
+    ]
 
 
 def _measure(
@@ -255,7 +279,8 @@ def _measure(
 
 def _seed_checklists(demo: Demo, template: ChecklistTemplate) -> None:
     rng = demo.rng
-    rows: list[object] = []
+    responses: list[tuple[Any, list[dict[str, Any]]]] = []
+    measure_rows: list[ErgonomicMeasure] = []
     for person in demo.people:
         manual = person.department in ("Montage", "Logistik")
         is_demo = person.user is not None and person.user.email == "employee@musterfirma.example"
@@ -265,13 +290,11 @@ def _seed_checklists(demo: Demo, template: ChecklistTemplate) -> None:
         for workplace in workplaces:
             quality = rng.uniform(0.45, 0.95) - (0.15 if workplace == "home" else 0.0)
             at = local(demo.today - timedelta(days=rng.randint(20, 330)), rng.randint(9, 16))
-            response = _response(demo, person, template, workplace, quality, at)
-            rows.append(response)
+            response, answered = _response(demo, person, template, workplace, quality, at)
+            responses.append((response, _answer_rows(answered)))
             measures: dict[str, ErgonomicMeasure] = {}
-            items = {item.id: item for item in template.items}
-            for answer in response.answers:
-                item = items[answer.item_id]
-                fine = answer_is_fine(item, answer.choice, answer.number)
+            for item, choice, number in answered:
+                fine = answer_is_fine(item, choice, number)
                 if (
                     fine == 0.0
                     and item.suggested_measure
@@ -281,24 +304,22 @@ def _seed_checklists(demo: Demo, template: ChecklistTemplate) -> None:
                     measures[item.suggested_measure] = _measure(
                         demo, person, item, item.suggested_measure, at
                     )
-            rows.extend(measures.values())
+            measure_rows.extend(measures.values())
             done = [m.done_at for m in measures.values() if m.done_at is not None]
             if done and rng.random() < 0.5:
                 again = max(done) + timedelta(days=rng.randint(3, 20))
                 if again < demo.now:
-                    rows.append(
-                        _response(
-                            demo, person, template, workplace, min(0.98, quality + 0.25), again
-                        )
-                    )
-    db.session.add_all(rows)
-    db.session.flush()
+                    better = min(0.98, quality + 0.25)
+                    response, answered = _response(demo, person, template, workplace, better, again)
+                    responses.append((response, _answer_rows(answered)))
+    db.session.add_all(measure_rows)
+    _insert_with_children(responses, ChecklistAnswer, "response_id")
 
 
 def _seed_exercise(demo: Demo) -> None:
     """Home training of back-course participants: during the course and, less often, after."""
     rng = demo.rng
-    logs: list[ExerciseLog] = []
+    logs: list[tuple[Any, list[dict[str, Any]]]] = []
     for person in demo.people:
         runs = [r for r in person.runs if r.movement and r.starts_on < demo.today]
         if not runs or rng.random() < 0.3:
@@ -321,20 +342,17 @@ def _seed_exercise(demo: Demo) -> None:
             for key, kind, low, high in rng.sample(EXERCISES, rng.randint(2, 4)):
                 amount = rng.randint(low, high)
                 entries.append(
-                    ExerciseEntry(
-                        exercise=key,
-                        sets=rng.randint(2, 3) if kind == "reps" or key == "plank" else None,
-                        reps=amount if kind == "reps" else None,
-                        minutes=amount if kind == "minutes" else None,
-                    )
+                    {
+                        "exercise": key,
+                        "sets": rng.randint(2, 3) if kind == "reps" or key == "plank" else None,
+                        "reps": amount if kind == "reps" else None,
+                        "minutes": amount if kind == "minutes" else None,
+                    }
                 )
-            logs.append(
-                ExerciseLog(
-                    employee_id=person.employee.id,
-                    performed_on=day,
-                    created_at=local(day, rng.randint(6, 21)),
-                    entries=entries,
-                )
+            log = ExerciseLog(
+                employee_id=person.employee.id,
+                performed_on=day,
+                created_at=local(day, rng.randint(6, 21)),
             )
-    db.session.add_all(logs)
-    db.session.flush()
+            logs.append((log, entries))
+    _insert_with_children(logs, ExerciseEntry, "log_id")
