@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dash import Dash, html
 from flask import Flask
+from flask_babel import gettext as _
 
 from wellness.auth.guards import allow_prefix
 from wellness.auth.models import Role
@@ -16,19 +17,34 @@ from wellness.extensions import csrf
 PREFIX = "/hr/"
 
 
-def layout() -> html.Main:
-    return html.Main(
+def layout() -> html.Div:
+    """Built per request, so it speaks the HR user's language."""
+    return html.Div(
         [
-            html.H1("HR-Dashboard"),
-            html.P(
-                "Anonymisierte Auswertungen (Teilnahme, Schmerztrends, Ergonomie, Budget) "
-                "erscheinen hier, sobald die Analyseschicht fertig ist. "
-                "Anonymized figures appear here once the analytics layer is built."
+            html.Header(
+                html.Div(
+                    [
+                        html.A("wellness", href="/", className="brand"),
+                        html.A(_("Back to the overview"), href="/"),
+                    ],
+                    className="header-bar container",
+                ),
+                className="site-header",
             ),
-            html.A("Zurück / Back", href="/"),
-        ],
-        id="hr-dashboard",
-        className="container",
+            html.Main(
+                [
+                    html.H1(_("HR dashboard")),
+                    html.P(
+                        _(
+                            "Anonymized figures on participation, pain trends, ergonomics and "
+                            "budget will appear here. No figure will ever show a single person."
+                        )
+                    ),
+                ],
+                id="main",
+                className="container",
+            ),
+        ]
     )
 
 
@@ -39,6 +55,7 @@ def init_dashboard(app: Flask) -> Dash:
         url_base_pathname=PREFIX,
         title="wellness HR",
         update_title="",
+        external_stylesheets=["/static/css/app.css"],
     )
     dash_app.layout = layout
     dash_app.init_app(app)
