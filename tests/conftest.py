@@ -80,10 +80,14 @@ class RequestIsolatingClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def make_app(database_url: str) -> Callable[..., Flask]:
-    """Build an app on the test database with extra config (e.g. CSRF switched on)."""
+def _dispose(app: Flask) -> None:
+    """Close pooled connections now rather than when the app is garbage collected."""
+    with app.app_context():
+        _db.engine.dispose()
 
+
+@pytest.fixture(scope="session")
+def _build_app(database_url: str) -> Callable[..., Flask]:
     def build(**overrides: Any) -> Flask:
         app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         app.test_client_class = RequestIsolatingClient
@@ -92,14 +96,29 @@ def make_app(database_url: str) -> Callable[..., Flask]:
     return build
 
 
+@pytest.fixture
+def make_app(_build_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database with extra config (e.g. CSRF switched on)."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        built.append(_build_app(**overrides))
+        return built[-1]
+
+    yield build
+    for app in built:
+        _dispose(app)
+
+
 @pytest.fixture(scope="session")
-def _migrated_app(make_app: Callable[..., Flask]) -> Flask:
+def _migrated_app(_build_app: Callable[..., Flask]) -> Iterator[Flask]:
     from flask_migrate import upgrade
 
-    app = make_app()
+    app = _build_app()
     with app.app_context():
         upgrade()
-    return app
+    yield app
+    _dispose(app)
 
 
 def _empty_all_tables() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,24 @@ def test_development_generates_and_keeps_a_secret_key(tmp_path: Path) -> None:
     key_file = instance / "secret_key"
     assert key_file.read_text().strip() == first.secret_key
     assert key_file.stat().st_mode & 0o077 == 0, "the key file must be private to its owner"
+
+
+def _development_keys(start_at: float, instances: list[Path]) -> list[str]:
+    """Run in a separate process: the key each instance path gives this process."""
+    time.sleep(max(0.0, start_at - time.time()))
+    return [load_settings(instance, environ={}).secret_key for instance in instances]
+
+
+def test_processes_starting_together_share_one_complete_development_key(tmp_path: Path) -> None:
+    """Test and server workers all start on a fresh checkout at the same moment."""
+    instances = [tmp_path / f"instance-{n}" for n in range(300)]
+    # Each process walks the same fresh instance paths, all starting at the same moment.
+    start_at = time.time() + 1.5
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        per_process = pool.starmap(_development_keys, [(start_at, instances)] * 4, chunksize=1)
+    for instance, keys in zip(instances, zip(*per_process, strict=True), strict=True):
+        assert len(set(keys)) == 1, f"{instance.name}: processes got different keys {keys}"
+        assert len(keys[0]) >= 32, f"{instance.name}: a process read a half-written key"
 
 
 def test_development_defaults_to_sqlite_under_the_instance_path(tmp_path: Path) -> None:

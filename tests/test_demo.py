@@ -70,6 +70,7 @@ def _count(db: Any, model: type, *where: Any) -> int:
 def test_seed_builds_a_consistent_demo_once(db: Any) -> None:
     assert seed(TODAY) is True
     counts = _row_counts(db)
+    assert counts["employees"] > 0
     assert seed(TODAY) is False
     assert _row_counts(db) == counts
 
@@ -262,11 +263,12 @@ def test_seed_is_deterministic(db: Any) -> None:
             ).all(),
         )
 
-    seed(TODAY)
+    assert seed(TODAY) is True
     first = snapshot()
     _empty(db)
-    seed(TODAY)
+    assert seed(TODAY) is True
     assert snapshot() == first
+    assert "employee@musterfirma.example" in first[0]
 
 
 def test_shipped_checklist_template(db: Any) -> None:

@@ -48,11 +48,12 @@ def demo_command() -> None:
 @click.option("--bind", default=None, help="Address to listen on, e.g. 127.0.0.1:8000.")
 def serve_command(bind: str | None) -> None:
     """Run the app under gunicorn with infra/gunicorn.conf.py."""
-    args = ["gunicorn", "--config", str(ROOT / "infra" / "gunicorn.conf.py")]
+    # The gunicorn of this interpreter, so it works without an activated virtualenv.
+    args = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "infra" / "gunicorn.conf.py")]
     if bind:
         args += ["--bind", bind]
     args.append("wellness:create_app()")
-    os.execvp(args[0], args)  # noqa: S606 - replaces this process with gunicorn
+    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
 
 
 @click.group("token")

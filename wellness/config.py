@@ -37,15 +37,26 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
 
 
 def _dev_secret_key(instance_path: Path) -> str:
-    """Keep one random key per checkout so sessions survive restarts in development."""
+    """Keep one random key per checkout so sessions survive restarts in development.
+
+    Several processes may start at once (gunicorn or test workers): each writes a complete key
+    to a private file and hard-links it into place, so the first one wins and nobody reads a
+    half-written file.
+    """
     path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        draft = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first; use its key
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 @dataclass

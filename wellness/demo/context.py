@@ -7,10 +7,14 @@ import random
 import string
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
 
 from wellness.auth.models import User
 from wellness.courses.models import Course, Offering
+from wellness.extensions import db
 from wellness.tenants.models import Employee, Employer
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -21,6 +25,16 @@ CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c n
 def local(day: date, hour: int = 12, minute: int = 0) -> datetime:
     """A wall-clock time in Germany as the aware UTC datetime the database stores."""
     return datetime.combine(day, time(hour, minute), tzinfo=BERLIN).astimezone(UTC)
+
+
+def bulk_insert(model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows with one executemany.
+
+    Tens of thousands of ORM objects would make seeding several times slower. Every row must
+    have the same keys (write ``None`` rather than leaving a key out).
+    """
+    if rows:
+        db.session.execute(insert(model.__table__), rows)
 
 
 @dataclass

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
-
 from wellness.attendance.models import (
     Attendance,
     AttendanceChange,
@@ -21,7 +19,7 @@ from wellness.courses.models import (
     FieldOfAction,
     Offering,
 )
-from wellness.demo.context import CourseRun, Demo, Person, PlannedOffering, local
+from wellness.demo.context import CourseRun, Demo, Person, PlannedOffering, bulk_insert, local
 from wellness.demo.people import HAMBURG, KOELN
 from wellness.extensions import db
 from wellness.tenants.models import Employer
@@ -252,8 +250,8 @@ def _seed_attendance(
     db.session.add_all([*marks, *rows])
     db.session.flush()
     by_id = {upload.id: upload for upload in uploads.values()}
-    db.session.execute(
-        insert(AttendanceChange).returning(AttendanceChange.id),  # batched, see health.py
+    bulk_insert(
+        AttendanceChange,
         [
             {
                 "attendance_id": mark.id,
@@ -266,4 +264,4 @@ def _seed_attendance(
             for mark in marks
             if mark.upload_id is not None
         ],
-    ).all()
+    )

@@ -11,9 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
-
-from wellness.demo.context import Demo, Person, local
+from wellness.demo.context import Demo, Person, bulk_insert, local
 from wellness.extensions import db
 from wellness.health.checklists import answer_is_fine, load_shipped_templates, score_answers
 from wellness.health.models import (
@@ -96,10 +94,7 @@ def _insert_with_children(
     db.session.add_all(parent for parent, _ in parents)
     db.session.flush()
     rows = [{fk: parent.id, **child} for parent, children in parents for child in children]
-    if rows:
-        # RETURNING makes SQLAlchemy batch the rows into multi-row INSERTs on PostgreSQL too
-        # (plain executemany sends them one by one); the ids themselves are not needed.
-        db.session.execute(insert(model).returning(model.id), rows).all()
+    bulk_insert(model, rows)
 
 
 def seed_health(demo: Demo) -> None:

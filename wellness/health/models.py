@@ -189,6 +189,7 @@ class ErgonomicMeasure(Base):
     approved_at: Mapped[datetime | None]
     ordered_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
+    rejected_at: Mapped[datetime | None]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
@@ -215,7 +216,10 @@ class Consent(Base):
 
 
 class PainCheckin(Base):
+    """At most one check-in per person and day; checking in again the same day updates it."""
+
     __tablename__ = "pain_checkins"
+    __table_args__ = (UniqueConstraint("employee_id", "checked_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     employee_id: Mapped[int] = mapped_column(

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: df2b6c8af3ca
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 09:13:22.643370
+Create Date: 2026-11-28 09:33:15.212133
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'df2b6c8af3ca'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -398,6 +398,7 @@ def upgrade():
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ordered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('rejected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("status IN ('requested', 'approved', 'ordered', 'done', 'rejected')", name=op.f('ck_ergonomic_measures_status_valid')),
     sa.CheckConstraint('cost_cents IS NULL OR cost_cents >= 0', name=op.f('ck_ergonomic_measures_cost_nonnegative')),
@@ -438,7 +439,8 @@ def upgrade():
     sa.Column('prevented_activity', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['employee_id'], ['employees.id'], name=op.f('fk_pain_checkins_employee_id_employees'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_pain_checkins'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pain_checkins')),
+    sa.UniqueConstraint('employee_id', 'checked_on', name=op.f('uq_pain_checkins_employee_id_checked_on'))
     )
     with op.batch_alter_table('pain_checkins', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pain_checkins_employee_id'), ['employee_id'], unique=False)
