@@ -2,7 +2,7 @@
 #
 #   make run    install, migrate, seed demo data, serve on http://127.0.0.1:8000
 #   make test   install, run the test suite (SQLite; PostgreSQL when DATABASE_URL says so)
-#   make lint   ruff check and ruff format --check
+#   make lint   ruff check, ruff format --check and mypy
 #   make clean  remove the virtualenv, caches and build output (keeps instance/)
 
 PYTHON ?= python3
@@ -36,8 +36,6 @@ $(STAMP): pyproject.toml
 
 $(VENV) install: $(STAMP) $(MO_FILES)
 
-# The virtualenv goes first on PATH so `wellness serve` finds the gunicorn installed with it.
-run: export PATH := $(abspath $(BIN)):$(PATH)
 run: install
 	$(BIN)/wellness db upgrade
 	$(BIN)/wellness demo
@@ -49,6 +47,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
