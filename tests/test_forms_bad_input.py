@@ -177,3 +177,44 @@ def test_settings_are_saved_and_audited_without_values(client, db, login, make_e
 
 def test_unknown_language_is_refused(client):
     assert client.post("/language", data={"locale": "xx"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"), [("450,50", 45050), ("1.200,00", 120000), ("450.50", 45050)]
+)
+def test_amounts_are_read_as_german_people_type_them(
+    client, db, login, make_employer, make_user, typed, cents
+):
+    employer = make_employer(locale="de")
+    login(client, make_user(Role.ADMIN, employer=employer))
+    settings = {
+        "name": "X",
+        "locale": "de",
+        "k_participation": "5",
+        "k_health": "10",
+        "retention_months": "24",
+    }
+    response = client.post("/admin/settings", data={**settings, "budget_eur": typed})
+    assert response.status_code == 302
+    db.session.refresh(employer)
+    assert employer.budget_per_employee_cents == cents
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert f'value="{cents // 100:,}'.replace(",", ".") + "," in page
+
+
+@pytest.mark.parametrize("typed", ["NaN", "Infinity", "zwölf", "1,2,3"])
+def test_nonsense_amounts_are_refused(client, login, make_employer, make_user, typed):
+    login(client, make_user(Role.ADMIN, employer=make_employer()))
+    response = client.post(
+        "/admin/settings",
+        data={
+            "name": "X",
+            "locale": "de",
+            "k_participation": "5",
+            "k_health": "10",
+            "retention_months": "24",
+            "budget_eur": typed,
+        },
+    )
+    assert response.status_code == 400
+    assert "600,00" in response.get_data(as_text=True)

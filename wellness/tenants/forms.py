@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from wellness.auth.forms import LANGUAGES
+from wellness.forms import LocalizedDecimalField
 from wellness.tenants.models import MIN_GROUP_SIZE
 
 SLUG_RULE = Regexp(
@@ -23,24 +24,24 @@ class SettingsForm(FlaskForm):
     locale = SelectField(_l("Default language"), choices=LANGUAGES)
     k_participation = IntegerField(
         _l("Minimum group size for participation figures"),
-        validators=[DataRequired(), NumberRange(min=MIN_GROUP_SIZE, max=1000)],
+        validators=[InputRequired(), NumberRange(min=MIN_GROUP_SIZE, max=1000)],
         description=_l("Cells with fewer people are hidden. Never below 5."),
     )
     k_health = IntegerField(
         _l("Minimum group size for health figures"),
-        validators=[DataRequired(), NumberRange(min=MIN_GROUP_SIZE, max=1000)],
+        validators=[InputRequired(), NumberRange(min=MIN_GROUP_SIZE, max=1000)],
         description=_l("Pain, checklist and training figures. Recommended: 10 or more."),
     )
     dp_enabled = BooleanField(_l("Add calibrated noise to health figures (differential privacy)"))
-    budget_eur = DecimalField(
+    budget_eur = LocalizedDecimalField(
         _l("Yearly budget per employee (EUR)"),
         places=2,
-        validators=[DataRequired(), NumberRange(min=Decimal("0"), max=Decimal("100000"))],
+        validators=[InputRequired(), NumberRange(min=Decimal("0"), max=Decimal("100000"))],
         description=_l("The tax-free limit of §3 Nr. 34 EStG is 600 EUR per year."),
     )
     retention_months = IntegerField(
         _l("Keep health data for (months)"),
-        validators=[DataRequired(), NumberRange(min=1, max=120)],
+        validators=[InputRequired(), NumberRange(min=1, max=120)],
     )
     password_login_enabled = BooleanField(_l("Allow sign-in with password"))
 
