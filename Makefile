@@ -15,12 +15,13 @@ PO_FILES := $(wildcard wellness/translations/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
 .DEFAULT_GOAL := help
-.PHONY: help install $(VENV) run test lint clean
+.PHONY: help install $(VENV) run test lint translations clean
 
 help:
 	@echo "make run    install, migrate, seed demo data, serve on http://$(BIND)"
 	@echo "make test   run the tests (PYTEST_ARGS='-k name' to narrow)"
 	@echo "make lint   ruff check and format check"
+	@echo "make translations  refresh the message catalogs after changing UI text"
 	@echo "make clean  remove .venv, caches and build output"
 
 # The virtualenv is rebuilt only when pyproject.toml changes (the stamp records the install).
@@ -48,6 +49,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# After adding or changing UI text: refresh the catalogs, then translate the new German entries
+# (tests/test_translations.py fails until every message has one).
+translations: install
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -o $(VENV)/messages.pot .
+	$(BIN)/pybabel --quiet update -i $(VENV)/messages.pot -d wellness/translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -103,3 +103,20 @@ def test_pages_render_in_the_chosen_language(
     html = client.get("/login", headers={"Accept-Language": language}).get_data(as_text=True)
     assert f'<html lang="{language}">' in html
     assert expected in html
+
+
+def test_every_recorded_audit_action_has_a_label():
+    """A new ``record("...")`` call needs a readable name in the audit log."""
+    import re
+    from pathlib import Path
+
+    from wellness.audit.labels import ACTION_LABELS
+
+    root = Path(__file__).resolve().parent.parent / "wellness"
+    recorded = {
+        match
+        for path in root.rglob("*.py")
+        for match in re.findall(r'record\(\s*"([a-z_.]+)"', path.read_text())
+    }
+    assert recorded
+    assert recorded <= set(ACTION_LABELS)

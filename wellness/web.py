@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from wellness.audit.labels import action_label
 from wellness.auth.guards import init_guards, public, wants_json
 from wellness.errors import DomainError
 from wellness.extensions import db
@@ -135,6 +136,7 @@ def register_web(app: Flask) -> None:
     app.add_url_rule("/readyz", "readyz", readyz)
     register_error_handlers(app)
     app.context_processor(lambda: {"navigation": navigation_for()})
+    app.jinja_env.filters["audit_action"] = action_label
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

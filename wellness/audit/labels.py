@@ -1,0 +1,26 @@
+"""Readable names for audit actions; the stored action code stays stable across languages."""
+
+from __future__ import annotations
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS: dict[str, LazyString] = {
+    "auth.login": _l("Signed in"),
+    "auth.login_failed": _l("Sign-in failed"),
+    "auth.locked": _l("Account locked after failed sign-ins"),
+    "auth.password_changed": _l("Password changed"),
+    "auth.password_reset_requested": _l("Password reset requested"),
+    "auth.password_reset": _l("Password reset"),
+    "admin.settings_changed": _l("Settings changed"),
+    "admin.department_created": _l("Department added"),
+    "admin.site_created": _l("Site added"),
+    "operator.employer_created": _l("Employer added"),
+    "operator.provider_created": _l("Provider added"),
+}
+
+
+def action_label(action: str) -> str:
+    """The translated label, or the code itself for actions without one."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
