@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from wellness.audit.services import record
@@ -15,6 +17,8 @@ from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.tenants.models import MIN_GROUP_SIZE, Department, Employee, Employer, Site
 
+NamedT = TypeVar("NamedT", Department, Site)
+
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
 
 
@@ -22,8 +26,10 @@ def _check_slug(slug: str) -> str:
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug):
         raise DomainError(
-            "Use 3-60 lower-case letters, digits and hyphens for the short name, "
-            "e.g. 'musterfirma'."
+            _(
+                "Use 3-60 lower-case letters, digits and hyphens for the short name, "
+                "e.g. 'musterfirma'."
+            )
         )
     return slug
 
@@ -33,7 +39,9 @@ def create_employer(
 ) -> Employer:
     slug = _check_slug(slug)
     if db.session.scalar(select(Employer.id).where(Employer.slug == slug)) is not None:
-        raise DomainError(f"An employer with the short name '{slug}' already exists.")
+        raise DomainError(
+            _("An employer with the short name '%(slug)s' already exists.", slug=slug)
+        )
     employer = Employer(slug=slug, name=name.strip(), locale=locale)
     db.session.add(employer)
     db.session.flush()
@@ -46,7 +54,7 @@ def create_provider(
 ) -> Provider:
     slug = _check_slug(slug)
     if db.session.scalar(select(Provider.id).where(Provider.slug == slug)) is not None:
-        raise DomainError(f"A provider with the short name '{slug}' already exists.")
+        raise DomainError(_("A provider with the short name '%(slug)s' already exists.", slug=slug))
     provider = Provider(slug=slug, name=name.strip(), city=city)
     db.session.add(provider)
     db.session.flush()
@@ -69,7 +77,7 @@ class EmployerSettings:
 def update_settings(employer: Employer, settings: EmployerSettings, actor_id: int) -> list[str]:
     """Apply settings; returns the names of the fields that changed (for the audit log)."""
     if min(settings.k_participation, settings.k_health) < MIN_GROUP_SIZE:
-        raise DomainError(f"Minimum group sizes below {MIN_GROUP_SIZE} are not allowed.")
+        raise DomainError(_("Minimum group sizes below %(k)d are not allowed.", k=MIN_GROUP_SIZE))
     changed = [key for key, value in vars(settings).items() if getattr(employer, key) != value]
     for key in changed:
         setattr(employer, key, getattr(settings, key))
@@ -89,45 +97,37 @@ def update_settings(employer: Employer, settings: EmployerSettings, actor_id: in
 def create_department(
     employer: Employer, name: str, parent_id: int | None, actor_id: int | None = None
 ) -> Department:
-    name = name.strip()
     if parent_id is not None:
         parent = db.session.get(Department, parent_id)
         if parent is None or parent.employer_id != employer.id:
-            raise DomainError("The parent department does not exist.")
-    exists = select(Department.id).where(
-        Department.employer_id == employer.id, Department.name == name
-    )
-    if db.session.scalar(exists) is not None:
-        raise DomainError(f"A department named '{name}' already exists.")
-    department = Department(employer_id=employer.id, name=name, parent_id=parent_id)
-    db.session.add(department)
-    db.session.flush()
-    record(
-        "admin.department_created",
-        actor_id=actor_id,
-        employer_id=employer.id,
-        target_type="department",
-        target_id=department.id,
-    )
-    return department
+            raise DomainError(_("The parent department does not exist."))
+    department = Department(employer_id=employer.id, name=name.strip(), parent_id=parent_id)
+    duplicate = _("A department named '%(name)s' already exists.", name=department.name)
+    return _add_named(department, duplicate, "admin.department_created", actor_id)
 
 
 def create_site(employer: Employer, name: str, city: str, actor_id: int | None = None) -> Site:
-    name = name.strip()
-    exists = select(Site.id).where(Site.employer_id == employer.id, Site.name == name)
+    site = Site(employer_id=employer.id, name=name.strip(), city=city.strip())
+    duplicate = _("A site named '%(name)s' already exists.", name=site.name)
+    return _add_named(site, duplicate, "admin.site_created", actor_id)
+
+
+def _add_named(row: NamedT, duplicate: str, action: str, actor_id: int | None) -> NamedT:
+    """Add a department or site whose name must be unique within its employer; audit it."""
+    model = type(row)
+    exists = select(model.id).where(model.employer_id == row.employer_id, model.name == row.name)
     if db.session.scalar(exists) is not None:
-        raise DomainError(f"A site named '{name}' already exists.")
-    site = Site(employer_id=employer.id, name=name, city=city.strip())
-    db.session.add(site)
+        raise DomainError(duplicate)
+    db.session.add(row)
     db.session.flush()
     record(
-        "admin.site_created",
+        action,
         actor_id=actor_id,
-        employer_id=employer.id,
-        target_type="site",
-        target_id=site.id,
+        employer_id=row.employer_id,
+        target_type=model.__tablename__.rstrip("s"),
+        target_id=row.id,
     )
-    return site
+    return row
 
 
 def department_tree(employer_id: int) -> list[tuple[int, Department]]:
