@@ -154,32 +154,28 @@ def client(app: Flask) -> FlaskClient:
 _counter = itertools.count(1)
 
 
-@pytest.fixture
-def make_employer(app: Flask) -> Callable[..., Employer]:
-    def build(slug: str | None = None, **fields: Any) -> Employer:
+def _tenant_factory(model: type[Any], kind: str) -> Callable[..., Any]:
+    """A factory for employers or providers: unique slug and name unless given."""
+
+    def build(slug: str | None = None, **fields: Any) -> Any:
         n = next(_counter)
-        employer = Employer(
-            slug=slug or f"employer-{n}", name=fields.pop("name", f"Employer {n}"), **fields
-        )
-        _db.session.add(employer)
+        fields.setdefault("name", f"{kind.title()} {n}")
+        row = model(slug=slug or f"{kind}-{n}", **fields)
+        _db.session.add(row)
         _db.session.commit()
-        return employer
+        return row
 
     return build
+
+
+@pytest.fixture
+def make_employer(app: Flask) -> Callable[..., Employer]:
+    return _tenant_factory(Employer, "employer")
 
 
 @pytest.fixture
 def make_provider(app: Flask) -> Callable[..., Provider]:
-    def build(slug: str | None = None, **fields: Any) -> Provider:
-        n = next(_counter)
-        provider = Provider(
-            slug=slug or f"provider-{n}", name=fields.pop("name", f"Provider {n}"), **fields
-        )
-        _db.session.add(provider)
-        _db.session.commit()
-        return provider
-
-    return build
+    return _tenant_factory(Provider, "provider")
 
 
 @pytest.fixture
