@@ -122,6 +122,9 @@ class Offering(Base):
         one_of("status", OfferingStatus),
         one_of("format", CourseFormat),
         CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint(
+            "seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"
+        ),
         CheckConstraint("price_cents >= 0", name="price_nonnegative"),
         CheckConstraint("ends_on >= starts_on", name="dates_ordered"),
         CheckConstraint(
@@ -149,6 +152,9 @@ class Offering(Base):
     cancellation_deadline: Mapped[datetime | None]
     #: Number of enrolled seats; updated with a conditional UPDATE to keep capacity race-free.
     seats_taken: Mapped[int] = mapped_column(default=0)
+    #: Last waitlist position handed out; incremented in the database so concurrent requests
+    #: queue in the order they reach it.
+    waitlist_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     course: Mapped[Course] = relationship(back_populates="offerings")

@@ -155,6 +155,7 @@ def seed_enrollments(demo: Demo) -> None:
                 enrolled.append((planned, person, enrollment))
             rows.append(enrollment)
         offering.seats_taken = offering.capacity - seats
+        offering.waitlist_seq = waiting
     db.session.add_all(rows)
     db.session.flush()
     _seed_attendance(demo, enrolled, demo_employee)
