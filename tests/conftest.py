@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -245,13 +250,9 @@ class _Inbox:
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[int, _Inbox]]:
     """A real SMTP server (aiosmtpd) on a free loopback port."""
-    import socket
-
     from aiosmtpd.controller import Controller
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -271,3 +272,121 @@ def inbox(smtp_server: tuple[int, _Inbox], app: Flask) -> Iterator[_Inbox]:
         yield box
     finally:
         app.config.update(MAIL_SERVER=None)
+
+
+@pytest.fixture
+def make_offering(app: Flask, make_provider: Callable[..., Provider]) -> Callable[..., Any]:
+    """``make_offering(employer, capacity=10, price_cents=15000, subsidy_cents=10000)``: a
+    published, certified weekly course opened to ``employer`` (or to nobody when None)."""
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from wellness.courses.models import Course, CourseSession, Offering, OfferingEmployer
+
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def build(
+        employer: Employer | None,
+        *,
+        capacity: int = 10,
+        price_cents: int = 15000,
+        subsidy_cents: int = 10000,
+        starts_in_days: int = 14,
+        sessions: int = 8,
+        title: str = "Neue Rückenschule",
+        **fields: Any,
+    ) -> Offering:
+        provider = fields.pop("provider", None) or make_provider()
+        first = date.today() + timedelta(days=starts_in_days)
+        course = Course(
+            provider_id=provider.id,
+            title=title,
+            description="Rückentraining in der Gruppe",
+            field_of_action=fields.pop("field_of_action", "movement"),
+            zpp_course_id=f"KU-BE-{next(_counter):06d}",
+            certified_from=first - timedelta(days=365),
+            certified_until=first + timedelta(days=365),
+        )
+        _db.session.add(course)
+        _db.session.flush()
+        offering = Offering(
+            course_id=course.id,
+            starts_on=first,
+            ends_on=first + timedelta(weeks=sessions - 1),
+            capacity=capacity,
+            price_cents=price_cents,
+            city=fields.pop("city", "Hamburg"),
+            **fields,
+        )
+        _db.session.add(offering)
+        _db.session.flush()
+        for week in range(sessions):
+            start = datetime.combine(first + timedelta(weeks=week), time(18), tzinfo=berlin)
+            _db.session.add(
+                CourseSession(
+                    offering_id=offering.id, starts_at=start, ends_at=start + timedelta(hours=1)
+                )
+            )
+        if employer is not None:
+            _db.session.add(
+                OfferingEmployer(
+                    offering_id=offering.id, employer_id=employer.id, subsidy_cents=subsidy_cents
+                )
+            )
+        _db.session.commit()
+        return offering
+
+    return build
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app: Flask, database_url: str, smtp_server: tuple[int, _Inbox]) -> Iterator[str]:
+    """A real gunicorn (3 processes x 8 threads) serving the app on the test database and
+    mailing to the local SMTP server; yields its base URL. Data must be committed first."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "concurrency-test-secret-key-of-enough-length",
+        "WELLNESS_ENV": "development",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_server[0]),
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "3",
+            "--threads",
+            "8",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wellness:create_app()",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310 - loopback
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -19,6 +21,7 @@ from wellness.auth.models import Role
 from wellness.courses.models import Provider
 from wellness.errors import DomainError
 from wellness.extensions import db
+from wellness.i18n import DEFAULT_TIMEZONE
 from wellness.tenants.models import Employer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,8 +143,73 @@ def user_create(
     click.echo(f"Created {created.email} ({', '.join(sorted(roles))}).")
 
 
+def _report_delivery(sent: int) -> None:
+    from wellness.notifications.mail import outbox_state
+
+    state = outbox_state()
+    click.echo(f"Sent {sent} mails; {state.waiting} waiting; {state.failed} failed for good.")
+
+
+@click.command("send-mail")
+@with_appcontext
+def send_mail_command() -> None:
+    """Deliver queued mails and retry failed ones that are due (run it every few minutes)."""
+    from flask import current_app
+
+    from wellness.notifications.mail import deliver_queued
+
+    if not current_app.config.get("MAIL_SERVER"):
+        click.echo("MAIL_SERVER is not set: mails stay in the in-app outbox.")
+        return
+    _report_delivery(deliver_queued())
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    """``--now`` as ISO 8601; without an offset it is Berlin local time."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            "use ISO 8601, e.g. 2026-03-01T18:00+01:00", param_hint="--now"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+    return parsed
+
+
+@click.command("send-reminders")
+@click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601).")
+@with_appcontext
+def send_reminders_command(now_text: str | None) -> None:
+    """Queue reminders for tomorrow's sessions (safe to run again), then send mail."""
+    from flask import current_app
+
+    from wellness.notifications.mail import deliver_queued
+    from wellness.notifications.reminders import queue_reminders
+
+    run = queue_reminders(_parse_now(now_text))
+    db.session.commit()
+    click.echo(
+        f"Sessions tomorrow: {run.sessions}; reminders queued: {run.queued}; "
+        f"already queued before: {run.already_queued}."
+    )
+    if current_app.config.get("MAIL_SERVER"):
+        _report_delivery(deliver_queued())
+    else:
+        click.echo("MAIL_SERVER is not set: mails stay in the in-app outbox.")
+
+
 def register_cli(app: Flask) -> None:
-    for command in (demo_command, serve_command, token_group, user_group):
+    for command in (
+        demo_command,
+        serve_command,
+        token_group,
+        user_group,
+        send_mail_command,
+        send_reminders_command,
+    ):
         app.cli.add_command(command)
 
 

@@ -25,12 +25,17 @@ class NavItem:
 
 
 _ITEMS: dict[Role, list[NavItem]] = {
-    Role.EMPLOYEE: [NavItem("home.employee", _l("My overview"), "/me")],
+    Role.EMPLOYEE: [
+        NavItem("home.employee", _l("My overview"), "/me"),
+        NavItem("courses.catalog_page", _l("Courses"), "/courses"),
+        NavItem("courses.mine", _l("My courses"), "/me/courses"),
+    ],
     Role.HR: [NavItem("/hr/", _l("HR dashboard"), "/hr/")],
     Role.ADMIN: [
         NavItem("admin.index", _l("Administration"), "/admin/"),
         NavItem("admin.employees", _l("Employees"), "/admin/employees"),
         NavItem("admin.organisation", _l("Organisation"), "/admin/organisation"),
+        NavItem("admin_offerings.index", _l("Course offerings"), "/admin/offerings"),
         NavItem("admin.settings", _l("Settings"), "/admin/settings"),
         NavItem("admin.audit", _l("Audit log"), "/admin/audit"),
     ],

@@ -122,15 +122,30 @@ def readyz() -> ResponseReturnValue:
 
 
 def register_web(app: Flask) -> None:
+    from wellness.api import bp as api_bp
     from wellness.auth.views import bp as auth_bp
+    from wellness.courses.calendar_views import calendar_bp
+    from wellness.courses.employee_views import bp as courses_bp
     from wellness.courses.views import provider_bp
     from wellness.home import bp as home_bp
     from wellness.notifications.views import bp as outbox_bp
+    from wellness.tenants.offering_views import bp as admin_offerings_bp
     from wellness.tenants.views import admin_bp, operator_bp
 
     init_guards(app)
     app.before_request(refuse_control_characters)
-    for blueprint in (auth_bp, home_bp, admin_bp, operator_bp, provider_bp, outbox_bp):
+    for blueprint in (
+        api_bp,
+        auth_bp,
+        home_bp,
+        admin_bp,
+        operator_bp,
+        admin_offerings_bp,
+        provider_bp,
+        outbox_bp,
+        calendar_bp,
+        courses_bp,
+    ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)

@@ -17,6 +17,15 @@ ACTION_LABELS: dict[str, LazyString] = {
     "admin.site_created": _l("Site added"),
     "operator.employer_created": _l("Employer added"),
     "operator.provider_created": _l("Provider added"),
+    "provider.course_created": _l("Course added"),
+    "provider.course_updated": _l("Course changed"),
+    "provider.offering_created": _l("Offering added"),
+    "provider.offering_updated": _l("Offering changed"),
+    "provider.offering_cancelled": _l("Offering cancelled"),
+    "admin.offering_opened": _l("Offering opened for employees"),
+    "admin.offering_closed": _l("Offering closed for new enrollments"),
+    "admin.subsidy_changed": _l("Employer subsidy changed"),
+    "employee.calendar_token_rotated": _l("Calendar address renewed"),
 }
 
 

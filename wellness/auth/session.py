@@ -3,7 +3,7 @@ or reset logs out every other session of the account."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Request
 from flask_babel import lazy_gettext as _l
 
 from wellness.auth.models import User
@@ -20,9 +20,21 @@ def load_user(ident: str) -> User | None:
     return user
 
 
+def load_user_from_bearer(request: Request) -> User | None:
+    """API clients send ``Authorization: Bearer <token>`` instead of a session cookie."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not token:
+        return None
+    from wellness.auth.services import user_for_token
+
+    found = user_for_token(token.strip())
+    return found[0] if found else None
+
+
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_bearer)

@@ -1,0 +1,215 @@
+"""What employees can find: the published offerings their employer opened for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, func, or_, select
+
+from wellness.courses.enrollment import enrollment_window_problem
+from wellness.courses.models import (
+    Course,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    Offering,
+    OfferingEmployer,
+    OfferingStatus,
+    Provider,
+)
+from wellness.db import utcnow
+from wellness.errors import NotFound
+from wellness.extensions import db
+from wellness.tenants.models import Employee
+
+
+@dataclass(frozen=True)
+class CatalogFilters:
+    text: str = ""
+    field_of_action: str | None = None
+    format: str | None = None
+    city: str | None = None
+    starts_from: date | None = None
+    starts_until: date | None = None
+    language: str | None = None
+    #: Only offerings with a free seat.
+    seats_left: bool = False
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    offering: Offering
+    subsidy_cents: int
+    waitlist_length: int
+    first_session_at: datetime | None
+    #: The viewer's own enrollment status (``enrolled``/``waitlisted``), if any.
+    my_status: str | None
+    enrollment_problem: str | None = field(default=None)
+
+    @property
+    def course(self) -> Course:
+        return self.offering.course
+
+    @property
+    def provider(self) -> Provider:
+        return self.offering.course.provider
+
+    @property
+    def seats_left(self) -> int:
+        return max(0, self.offering.capacity - self.offering.seats_taken)
+
+    @property
+    def certified(self) -> bool:
+        return self.course.certified_for(self.offering.starts_on, self.offering.ends_on)
+
+    @property
+    def enrollment_open(self) -> bool:
+        return self.enrollment_problem is None
+
+    @property
+    def own_share_cents(self) -> int:
+        """The co-payment before any yearly budget cap."""
+        return max(0, self.offering.price_cents - self.subsidy_cents)
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    entries: list[CatalogEntry]
+    total: int
+    page: int
+    pages: int
+
+
+CatalogRow = tuple[Offering, int, int, datetime | None, str | None]
+CatalogSelect = Select[Offering, int, int, datetime | None, str | None]
+
+
+def _base(employee: Employee) -> CatalogSelect:
+    waitlist = (
+        select(func.count(Enrollment.id))
+        .where(
+            Enrollment.offering_id == Offering.id,
+            Enrollment.status == EnrollmentStatus.WAITLISTED.value,
+        )
+        .correlate(Offering)
+        .scalar_subquery()
+    )
+    first_session = (
+        select(func.min(CourseSession.starts_at))
+        .where(CourseSession.offering_id == Offering.id)
+        .correlate(Offering)
+        .scalar_subquery()
+    )
+    mine = (
+        select(Enrollment.status)
+        .where(
+            Enrollment.offering_id == Offering.id,
+            Enrollment.employee_id == employee.id,
+            Enrollment.status != EnrollmentStatus.CANCELLED.value,
+        )
+        .correlate(Offering)
+        .scalar_subquery()
+    )
+    return (
+        select(Offering, OfferingEmployer.subsidy_cents, waitlist, first_session, mine)
+        .join(
+            OfferingEmployer,
+            and_(
+                OfferingEmployer.offering_id == Offering.id,
+                OfferingEmployer.employer_id == employee.employer_id,
+            ),
+        )
+        .join(Course, Course.id == Offering.course_id)
+        .join(Provider, Provider.id == Course.provider_id)
+        .where(Offering.status == OfferingStatus.PUBLISHED.value)
+    )
+
+
+def _filtered(query: CatalogSelect, filters: CatalogFilters, today: date) -> CatalogSelect:
+    query = query.where(Offering.ends_on >= (filters.starts_from or today))
+    if filters.text.strip():
+        pattern = f"%{filters.text.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Course.title).like(pattern),
+                func.lower(func.coalesce(Course.title_en, "")).like(pattern),
+                func.lower(Course.description).like(pattern),
+                func.lower(func.coalesce(Course.description_en, "")).like(pattern),
+                func.lower(Provider.name).like(pattern),
+            )
+        )
+    if filters.field_of_action:
+        query = query.where(Course.field_of_action == filters.field_of_action)
+    if filters.format:
+        query = query.where(Offering.format == filters.format)
+    if filters.city:
+        query = query.where(func.lower(Offering.city) == filters.city.strip().lower())
+    if filters.starts_until:
+        query = query.where(Offering.starts_on <= filters.starts_until)
+    if filters.language:
+        query = query.where(Course.language == filters.language)
+    if filters.seats_left:
+        query = query.where(Offering.seats_taken < Offering.capacity)
+    return query
+
+
+def _entry(
+    row: tuple[Offering, int, int, datetime | None, str | None], now: datetime
+) -> CatalogEntry:
+    offering, subsidy, waitlist, first_session, mine = row
+    return CatalogEntry(
+        offering=offering,
+        subsidy_cents=subsidy,
+        waitlist_length=int(waitlist or 0),
+        first_session_at=first_session,
+        my_status=mine,
+        enrollment_problem=enrollment_window_problem(offering, now, first_session),
+    )
+
+
+def search(
+    employee: Employee,
+    filters: CatalogFilters,
+    page: int = 1,
+    per_page: int = 20,
+    now: datetime | None = None,
+) -> CatalogPage:
+    """One page of matching offerings, soonest first."""
+    now = now or utcnow()
+    query = _filtered(_base(employee), filters, now.date())
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = db.session.execute(
+        query.order_by(Offering.starts_on, Offering.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return CatalogPage(
+        entries=[_entry(row._tuple(), now) for row in rows], total=total, page=page, pages=pages
+    )
+
+
+def entry(employee: Employee, offering_id: int, now: datetime | None = None) -> CatalogEntry:
+    """One offering as the employee sees it; 404 when it is not offered to them."""
+    row = db.session.execute(_base(employee).where(Offering.id == offering_id)).first()
+    if row is None:
+        raise NotFound(_("This course offering does not exist or is not offered to you."))
+    return _entry(row._tuple(), now or utcnow())
+
+
+def cities(employee: Employee) -> list[str]:
+    """Cities with offerings for this employee, for the filter's choices."""
+    found = db.session.scalars(
+        select(Offering.city)
+        .join(OfferingEmployer, OfferingEmployer.offering_id == Offering.id)
+        .where(
+            OfferingEmployer.employer_id == employee.employer_id,
+            Offering.status == OfferingStatus.PUBLISHED.value,
+            Offering.city.is_not(None),
+        )
+        .distinct()
+    )
+    return sorted(city for city in found if city)

@@ -1,0 +1,341 @@
+"""The employee's course journey: find a course, read its details, enroll or join the waitlist,
+cancel, and see one's own courses.
+
+The views only read the request and render: the catalog, the price split and every enrollment
+rule come from :mod:`wellness.courses.catalog` and :mod:`wellness.courses.enrollment`, the
+same services the JSON API uses, so the page and the API can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import format_date, format_time, get_locale, to_user_timezone
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from wellness.auth.guards import allow, user
+from wellness.auth.models import Role
+from wellness.courses import catalog, enrollment
+from wellness.courses.calendar import course_title
+from wellness.courses.catalog import CatalogEntry, CatalogFilters
+from wellness.courses.employee_forms import CatalogSearchForm
+from wellness.courses.enrollment import EnrollmentRefused
+from wellness.courses.models import (
+    Course,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    Offering,
+    OfferingStatus,
+)
+from wellness.db import utcnow
+from wellness.errors import Conflict, DomainError
+from wellness.extensions import db
+from wellness.notifications.mail import deliver_queued
+from wellness.tenants.models import Employee
+
+bp = Blueprint("courses", __name__)
+
+PER_PAGE = 20
+#: Courses shown on the start page.
+PREVIEW_SIZE = 3
+
+
+def _employee() -> Employee:
+    employee = user().employee
+    if employee is None:
+        abort(403)
+    return employee
+
+
+def _locale() -> str:
+    return str(get_locale() or "de")
+
+
+def _title(course: Course) -> str:
+    return course_title(course, _locale())
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session as people read it: local day and times, where it takes place."""
+
+    session: CourseSession
+    weekday: str
+    day: str
+    start: str
+    end: str
+    #: The session's own room, or the offering's address (or city).
+    place: str | None
+    online_url: str | None
+    #: Held somewhere else than the offering's usual place or link, so worth pointing out.
+    elsewhere: bool
+    over: bool
+
+
+def offering_place(offering: Offering) -> str | None:
+    """The address, which normally names the city; the city alone when there is no address."""
+    return offering.location or offering.city
+
+
+def _session_rows(offering: Offering, now: datetime) -> list[SessionRow]:
+    return [
+        SessionRow(
+            session=session,
+            weekday=str(format_date(session.starts_at, "EEE")),
+            day=str(format_date(session.starts_at, "medium")),
+            start=str(format_time(session.starts_at, "short")),
+            end=str(format_time(session.ends_at, "short")),
+            place=session.location or offering_place(offering),
+            online_url=session.online_url or offering.online_url,
+            elsewhere=bool(
+                (session.location and session.location != offering.location)
+                or (session.online_url and session.online_url != offering.online_url)
+            ),
+            over=session.ends_at <= now,
+        )
+        for session in offering.sessions
+    ]
+
+
+def _description(course: Course) -> str:
+    if _locale() == "en" and course.description_en:
+        return course.description_en
+    return course.description
+
+
+# --- Catalog ------------------------------------------------------------------------------
+
+
+def _page_url(number: int) -> str:
+    args = request.args.to_dict()
+    args["page"] = str(number)
+    return url_for("courses.catalog_page", **args)
+
+
+@bp.get("/courses")
+@allow(Role.EMPLOYEE)
+def catalog_page() -> ResponseReturnValue:
+    employee = _employee()
+    form = CatalogSearchForm(formdata=request.args, cities=catalog.cities(employee))
+    if not form.validate():
+        return render_template("courses/catalog.html", form=form, page=None), 400
+    filters = form.filters()
+    page = catalog.search(employee, filters, page=form.page.data or 1, per_page=PER_PAGE)
+    nothing_offered = page.total == 0 and (
+        filters == CatalogFilters()
+        or catalog.search(employee, CatalogFilters(), per_page=1).total == 0
+    )
+    return render_template(
+        "courses/catalog.html",
+        form=form,
+        page=page,
+        searched=filters != CatalogFilters(),
+        nothing_offered=nothing_offered,
+        page_url=_page_url,
+    )
+
+
+# --- One offering -------------------------------------------------------------------------
+
+
+def _my_enrollment(employee: Employee, offering_id: int) -> Enrollment | None:
+    found = enrollment.find_enrollment(employee, offering_id)
+    if found is None or found.status == EnrollmentStatus.CANCELLED.value:
+        return None
+    return found
+
+
+@bp.get("/courses/<int:offering_id>")
+@allow(Role.EMPLOYEE)
+def offering(offering_id: int) -> ResponseReturnValue:
+    employee = _employee()
+    entry = catalog.entry(employee, offering_id)
+    now = utcnow()
+    mine = _my_enrollment(employee, offering_id)
+    deadline = enrollment.cancellation_deadline(entry.offering)
+    return render_template(
+        "courses/offering.html",
+        entry=entry,
+        description=_description(entry.course),
+        sessions=_session_rows(entry.offering, now),
+        mine=mine,
+        rank=enrollment.waitlist_rank(mine) if mine else None,
+        cancellation_deadline=deadline,
+        # Shown instead of a button that could only fail; the service still decides.
+        cancellation_over=deadline is not None and now > deadline,
+    )
+
+
+# --- Enrolling ----------------------------------------------------------------------------
+
+
+def _refuse(entry: CatalogEntry) -> str | None:
+    """Why the confirmation page cannot be shown, in the service's own words."""
+    if entry.my_status == EnrollmentStatus.WAITLISTED.value:
+        mine = _my_enrollment(_employee(), entry.offering.id)
+        rank = enrollment.waitlist_rank(mine) if mine else None
+        return _("You are already on the waitlist (position %(n)d).", n=rank or 0)
+    if entry.my_status == EnrollmentStatus.ENROLLED.value:
+        return _("You are already enrolled in this offering.")
+    return entry.enrollment_problem
+
+
+@bp.route("/courses/<int:offering_id>/enroll", methods=["GET", "POST"])
+@allow(Role.EMPLOYEE)
+def enroll(offering_id: int) -> ResponseReturnValue:
+    employee = _employee()
+    entry = catalog.entry(employee, offering_id)
+    if request.method == "GET":
+        problem = _refuse(entry)
+        if problem:
+            flash(problem, "error")
+            return redirect(url_for("courses.offering", offering_id=offering_id))
+        return render_template(
+            "courses/confirm.html",
+            entry=entry,
+            quote=enrollment.preview(employee, offering_id),
+            waitlist=entry.seats_left == 0,
+        )
+
+    title = _title(entry.course)
+    try:
+        found = enrollment.enroll(employee, offering_id)
+    except (EnrollmentRefused, Conflict) as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("courses.offering", offering_id=offering_id))
+    seated = found.status == EnrollmentStatus.ENROLLED.value
+    rank = None if seated else enrollment.waitlist_rank(found)
+    db.session.commit()
+    deliver_queued()
+    if seated:
+        flash(_("You are enrolled in “%(title)s”.", title=title), "success")
+    else:
+        flash(
+            _(
+                "“%(title)s” is full. You are number %(n)d on the waitlist; we will e-mail you "
+                "when you get a seat.",
+                title=title,
+                n=rank or 0,
+            ),
+            "success",
+        )
+    return redirect(url_for("courses.mine"))
+
+
+@bp.post("/courses/<int:offering_id>/cancel")
+@allow(Role.EMPLOYEE)
+def cancel(offering_id: int) -> ResponseReturnValue:
+    employee = _employee()
+    before = _my_enrollment(employee, offering_id)
+    # Read now: the service changes this very object.
+    was_waitlisted = before is not None and before.status == EnrollmentStatus.WAITLISTED.value
+    try:
+        found = enrollment.cancel(employee, offering_id)
+    except DomainError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("courses.mine"))
+    title = _title(found.offering.course)
+    db.session.commit()
+    deliver_queued()
+    if was_waitlisted:
+        flash(_("You have left the waitlist for “%(title)s”.", title=title), "success")
+    else:
+        flash(_("You have cancelled your seat in “%(title)s”.", title=title), "success")
+    return redirect(url_for("courses.mine"))
+
+
+# --- My courses ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MyCourse:
+    enrollment: Enrollment
+    #: Place on the waitlist (1 = next to get a seat), for waitlisted enrollments.
+    rank: int | None
+    sessions: list[SessionRow]
+
+    @property
+    def offering(self) -> Offering:
+        return self.enrollment.offering
+
+    @property
+    def next_session(self) -> SessionRow | None:
+        return next((row for row in self.sessions if not row.over), None)
+
+    @property
+    def offering_cancelled(self) -> bool:
+        return self.offering.status == OfferingStatus.CANCELLED.value
+
+
+def _today() -> date:
+    return to_user_timezone(utcnow()).date()
+
+
+@bp.get("/me/courses")
+@allow(Role.EMPLOYEE)
+def mine() -> ResponseReturnValue:
+    employee = _employee()
+    now, today = utcnow(), _today()
+    found = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.employee_id == employee.id)
+        .options(
+            selectinload(Enrollment.offering).selectinload(Offering.sessions),
+            selectinload(Enrollment.offering)
+            .selectinload(Offering.course)
+            .selectinload(Course.provider),
+        )
+    ).all()
+    rows = [
+        MyCourse(
+            enrollment=item,
+            rank=enrollment.waitlist_rank(item),
+            sessions=_session_rows(item.offering, now),
+        )
+        for item in found
+    ]
+
+    def starts(row: MyCourse) -> tuple[date, int]:
+        return (row.offering.starts_on, row.offering.id)
+
+    active = [r for r in rows if r.enrollment.status != EnrollmentStatus.CANCELLED.value]
+    upcoming = sorted((r for r in active if r.offering.ends_on >= today), key=starts)
+    past = sorted((r for r in active if r.offering.ends_on < today), key=starts, reverse=True)
+    cancelled = sorted(
+        (
+            r
+            for r in rows
+            if r.enrollment.status == EnrollmentStatus.CANCELLED.value
+            and r.offering.ends_on >= today
+        ),
+        key=starts,
+    )
+    return render_template("courses/mine.html", upcoming=upcoming, past=past, cancelled=cancelled)
+
+
+# --- For the start page -------------------------------------------------------------------
+
+
+@bp.app_template_global()
+def open_courses_preview() -> list[CatalogEntry]:
+    """A few courses the signed-in employee can still book, soonest first (start page)."""
+    employee = user().employee
+    if employee is None:
+        return []
+    page = catalog.search(employee, CatalogFilters(), per_page=PREVIEW_SIZE * 3)
+    return [entry for entry in page.entries if entry.enrollment_open and not entry.my_status][
+        :PREVIEW_SIZE
+    ]
+
+
+@bp.app_template_global()
+def my_waitlist_rank(found: Enrollment) -> int | None:
+    return enrollment.waitlist_rank(found)
