@@ -348,9 +348,11 @@ def test_enrolling_takes_a_seat_mails_and_lists_it_under_my_courses(
     assert "Next session:" in page
     assert f'href="/offerings/{offering.id}/calendar.ics"' in html(mine)
     assert 'href="/me/calendar"' in html(mine)
-    assert "<details" in html(mine) and "Show all 8 sessions" in page
+    assert "<details" in html(mine)
+    assert "Show all 8 sessions" in page
     found = service.find_enrollment(me.employee, offering.id)
-    assert found is not None and found.status == EnrollmentStatus.ENROLLED.value
+    assert found is not None
+    assert found.status == EnrollmentStatus.ENROLLED.value
     assert [m["To"] for m in inbox.messages] == [me.email]
 
 
@@ -399,7 +401,8 @@ def test_enrolling_after_the_window_closed_is_refused_with_the_reason(
     assert response.status_code == 302
     assert response.headers["Location"] == f"/courses/{offering.id}"
     messages = flashes(browser.get(response.headers["Location"]))
-    assert len(messages) == 1 and messages[0].startswith("Enrollment closed on")
+    assert len(messages) == 1
+    assert messages[0].startswith("Enrollment closed on")
     assert service.find_enrollment(me.employee, offering.id) is None
 
 
@@ -513,7 +516,8 @@ def test_my_courses_separates_upcoming_and_past(browser, db, employer, me, make_
     db.session.commit()
     page = text(browser.get("/me/courses"))
     current_part, past_part = page.split("Past courses", 1)
-    assert "Upcoming course" in current_part and "Past course" not in current_part
+    assert "Upcoming course" in current_part
+    assert "Past course" not in current_part
     assert "Past course" in past_part
 
 

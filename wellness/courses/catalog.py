@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, func, or_, select
 
 from wellness.courses.enrollment import enrollment_window_problem
 from wellness.courses.models import (
@@ -82,7 +82,7 @@ class CatalogPage:
     pages: int
 
 
-CatalogRow = tuple[Offering, int, int, datetime | None, str | None]
+CatalogRow = Row[Offering, int, int, datetime | None, str | None]
 CatalogSelect = Select[Offering, int, int, datetime | None, str | None]
 
 
@@ -188,7 +188,7 @@ def search(
         .limit(per_page)
     ).all()
     return CatalogPage(
-        entries=[_entry(row._tuple(), now) for row in rows], total=total, page=page, pages=pages
+        entries=[_entry(row, now) for row in rows], total=total, page=page, pages=pages
     )
 
 
@@ -197,7 +197,7 @@ def entry(employee: Employee, offering_id: int, now: datetime | None = None) -> 
     row = db.session.execute(_base(employee).where(Offering.id == offering_id)).first()
     if row is None:
         raise NotFound(_("This course offering does not exist or is not offered to you."))
-    return _entry(row._tuple(), now or utcnow())
+    return _entry(row, now or utcnow())
 
 
 def cities(employee: Employee) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -113,8 +114,7 @@ def _description(course: Course) -> str:
 
 
 def _page_url(number: int) -> str:
-    args = request.args.to_dict()
-    args["page"] = str(number)
+    args: dict[str, Any] = {**request.args.to_dict(), "page": number}
     return url_for("courses.catalog_page", **args)
 
 
