@@ -336,6 +336,19 @@ class Server:
         except OSError:
             return 0
 
+    def wait_until_idle(self, limit: float = 60) -> None:
+        """Let the workers finish requests still queued from the previous load (wrk stops
+        sending at once, but accepted requests are still worked off), so runs do not overlap."""
+        deadline = time.monotonic() + limit
+        assert self.process is not None
+        previous = CpuSnapshot.take(self.process.pid, self.database)
+        while previous.app and time.monotonic() < deadline:
+            time.sleep(0.5)
+            current = CpuSnapshot.take(self.process.pid, self.database)
+            if current.since(previous)[0] < 0.05:  # under 10% of one core
+                return
+            previous = current
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -348,33 +361,198 @@ class Server:
         print("Stopped gunicorn.")
 
 
-def cpu_busy_share(interval: float) -> float | None:
-    """The machine's busy share of all cores over ``interval`` seconds (Linux /proc/stat)."""
+def machine_busy_share(interval: float = 1.0) -> float | None:
+    """The busy share of all cores over ``interval`` seconds (Linux /proc/stat), or None."""
 
     def sample() -> tuple[int, int]:
         fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        return sum(fields), idle
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
 
     try:
         total_before, idle_before = sample()
         time.sleep(interval)
         total_after, idle_after = sample()
     except (OSError, ValueError, IndexError):
-        time.sleep(interval)
         return None
     total = total_after - total_before
     return 1 - (idle_after - idle_before) / total if total else None
 
 
-def wait_until_idle(limit: float = 60) -> None:
-    """Let the server finish requests still queued from the previous load (wrk stops sending
-    at once, but accepted requests are still worked off), so runs do not overlap."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        busy = cpu_busy_share(0.5)
-        if busy is None or busy < 0.15:
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds used so far by each gunicorn process and each PostgreSQL backend serving the
+    benchmark's database (Linux /proc; empty elsewhere)."""
+
+    app: dict[int, float]
+    database: dict[int, float]
+
+    @staticmethod
+    def take(gunicorn_pid: int, database: str) -> CpuSnapshot:
+        ticks = os.sysconf("SC_CLK_TCK")
+        app: dict[int, float] = {}
+        backends: dict[int, float] = {}
+        marker = f" {database} ".encode()
+        try:
+            entries = [e for e in Path("/proc").iterdir() if e.name.isdigit()]
+        except OSError:
+            entries = []
+        for entry in entries:
+            try:
+                stat = (entry / "stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                pid, parent = int(entry.name), int(fields[1])
+                used = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+                if pid == gunicorn_pid or parent == gunicorn_pid:
+                    app[pid] = used
+                elif stat[stat.index("(") + 1 : stat.rindex(")")] == "postgres":
+                    if marker in (entry / "cmdline").read_bytes():
+                        backends[pid] = used
+            except (OSError, ValueError, IndexError):
+                continue
+        return CpuSnapshot(app, backends)
+
+    def since(self, before: CpuSnapshot) -> tuple[float, float]:
+        """CPU seconds of (gunicorn, PostgreSQL) between ``before`` and this snapshot."""
+
+        def delta(now: dict[int, float], then: dict[int, float]) -> float:
+            return sum(used - then.get(pid, 0.0) for pid, used in now.items())
+
+        return delta(self.app, before.app), delta(self.database, before.database)
+
+
+# --------------------------------------------------------------------------------------------
+# gunicorn
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """gunicorn with infra/gunicorn.conf.py, started as ``wellness serve`` starts it."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int,
+        threads: int,
+        max_requests: int | None,
+        log_path: Path,
+    ) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**env, "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
+        if max_requests is not None:
+            self.env["GUNICORN_MAX_REQUESTS"] = str(max_requests)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                str(ROOT / "infra" / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "wellness:create_app()",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us, and we stop gunicorn in order
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base}/readyz", timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"gunicorn did not start; its log:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def worker_boots(self) -> int:
+        try:
+            return self.log_path.read_text(errors="replace").count("Booting worker with pid")
+        except OSError:
+            return 0
+
+    def wait_until_idle(self, limit: float = 60) -> None:
+        """Let the workers finish requests still queued from the previous load (wrk stops
+        sending at once, but accepted requests are still worked off), so runs do not overlap."""
+        deadline = time.monotonic() + limit
+        assert self.process is not None
+        previous = CpuSnapshot.take(self.process.pid, self.database)
+        while previous.app and time.monotonic() < deadline:
+            time.sleep(0.5)
+            current = CpuSnapshot.take(self.process.pid, self.database)
+            if current.since(previous)[0] < 0.05:  # under 10% of one core
+                return
+            previous = current
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
             return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=35)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        print("Stopped gunicorn.")
+
+
+def machine_busy_share(interval: float = 1.0) -> float | None:
+    """The busy share of all cores over ``interval`` seconds (Linux /proc/stat), or None."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    try:
+        total_before, idle_before = sample()
+        time.sleep(interval)
+        total_after, idle_after = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total_after - total_before
+    return 1 - (idle_after - idle_before) / total if total else None
+
+
+def process_tree_cpu_seconds(root: int) -> float | None:
+    """CPU seconds used so far by ``root`` and its children (Linux /proc), or None."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = 0
+    try:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(entry.name) == root or int(fields[1]) == root:
+                used += int(fields[11]) + int(fields[12])  # utime + stime
+    except OSError:
+        return None
+    return used / ticks
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,7 +616,7 @@ def run_wrk(
     ]
     if args:
         command += ["--", *args]
-    wait_until_idle()
+    server.wait_until_idle()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     boots_before = server.worker_boots()
     done = subprocess.run(command, capture_output=True, text=True)  # noqa: S603

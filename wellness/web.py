@@ -15,6 +15,7 @@ from wellness.auth.guards import init_guards, public, wants_json
 from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.navigation import navigation_for
+from wellness.notifications.mail import deliver_after_request
 
 #: Shown when even the error page cannot be drawn; needs no database, session or template.
 FALLBACK_ERROR_PAGE = """<!doctype html>
@@ -152,6 +153,8 @@ def register_web(app: Flask) -> None:
     register_error_handlers(app)
     app.context_processor(lambda: {"navigation": navigation_for()})
     app.jinja_env.filters["audit_action"] = action_label
+
+    app.after_request(deliver_after_request)
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

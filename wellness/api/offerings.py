@@ -16,7 +16,6 @@ from wellness.courses.catalog import CatalogEntry, CatalogFilters
 from wellness.courses.models import CourseFormat, Enrollment, FieldOfAction
 from wellness.errors import DomainError
 from wellness.extensions import db
-from wellness.notifications.mail import deliver_queued
 from wellness.tenants.models import Employee
 
 
@@ -120,7 +119,6 @@ def enroll(offering_id: int) -> ResponseReturnValue:
     found = enrollment.enroll(_employee(), offering_id)
     body = enrollment_json(found)
     db.session.commit()
-    deliver_queued()
     return jsonify(body), 201
 
 
@@ -130,7 +128,6 @@ def cancel(offering_id: int) -> ResponseReturnValue:
     found = enrollment.cancel(_employee(), offering_id)
     body = enrollment_json(found)
     db.session.commit()
-    deliver_queued()
     return jsonify(body)
 
 

@@ -32,7 +32,6 @@ from wellness.auth.models import Role
 from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.forms import form_status
-from wellness.notifications.mail import deliver_queued
 
 bp = Blueprint("auth", __name__)
 
@@ -89,7 +88,6 @@ def forgot_password() -> ResponseReturnValue:
             lambda token: url_for("auth.reset_password", token=token, _external=True),
         )
         db.session.commit()
-        deliver_queued()
         flash(
             _(
                 "If the address belongs to an account, a reset link is on its way. "

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select, update
 
 from wellness.audit.services import record
+from wellness.courses.enrollment import fill_from_waitlist
 from wellness.courses.models import (
     Course,
     CourseFormat,
@@ -533,6 +534,8 @@ def update_offering(offering: Offering, data: OfferingData, actor_id: int | None
                 ),
                 "capacity",
             )
+        # More seats: the waitlist moves up, first come first served.
+        fill_from_waitlist(offering.id)
         db.session.refresh(offering, ["capacity", "seats_taken"])
     if changed:
         record(

@@ -180,7 +180,7 @@ def cancel(employee: Employee, offering_id: int, now: datetime | None = None) ->
         # Locks the offering row first, so promotions happen one at a time.
         db.session.execute(
             update(Offering)
-            .where(Offering.id == offering_id)
+            .where(Offering.id == offering_id, Offering.seats_taken > 0)
             .values(seats_taken=Offering.seats_taken - 1)
         )
     enrollment.status = EnrollmentStatus.CANCELLED.value
@@ -221,7 +221,11 @@ def fill_from_waitlist(offering_id: int, now: datetime | None = None) -> list[En
 def _claim_seat(offering_id: int) -> bool:
     claimed = db.session.execute(
         update(Offering)
-        .where(Offering.id == offering_id, Offering.seats_taken < Offering.capacity)
+        .where(
+            Offering.id == offering_id,
+            Offering.status == OfferingStatus.PUBLISHED.value,
+            Offering.seats_taken < Offering.capacity,
+        )
         .values(seats_taken=Offering.seats_taken + 1)
     )
     return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]

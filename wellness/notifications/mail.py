@@ -1,7 +1,7 @@
 """Queue mail inside the transaction, deliver after commit.
 
-Services call :func:`queue_mail`; the request edge commits and then calls
-:func:`deliver_queued`, and so does ``wellness send-mail`` (run it from cron to retry failures).
+Services call :func:`queue_mail`; after a request that queued mail, :func:`deliver_after_request`
+sends what the view committed, and ``wellness send-mail`` (run it from cron) retries failures.
 Without ``MAIL_SERVER`` (development) mails stay in the outbox table, which people can read in
 the UI. A mail that cannot be sent is retried with back-off and never fails the request that
 queued it: the enrollment is committed before delivery starts.
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from flask import current_app
+from flask import Response, current_app, g, has_request_context
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -62,6 +62,8 @@ def queue_mail(
     is queued and the earlier mail is returned: a retried request or a second reminder run does
     not mail twice.
     """
+    if has_request_context():
+        g.mail_queued = True
     if dedupe_key is not None:
         found = _existing(dedupe_key)
         if found is not None:
@@ -214,6 +216,14 @@ def deliver_queued(now: datetime | None = None) -> int:
         db.session.rollback()
         current_app.logger.exception("mail delivery stopped")
     return sent
+
+
+def deliver_after_request(response: Response) -> Response:
+    """``after_request`` hook: deliver once the view has committed what it queued."""
+    if g.pop("mail_queued", False):
+        db.session.rollback()  # whatever the view did not commit must not be sent
+        deliver_queued()
+    return response
 
 
 @dataclass(frozen=True)
