@@ -4,6 +4,7 @@
 #   make test   install, run the test suite (SQLite; PostgreSQL when DATABASE_URL says so)
 #   make lint   ruff check, ruff format --check and mypy
 #   make clean  remove the virtualenv, caches and build output (keeps instance/)
+#   make bench  load the catalog and enrollment APIs under gunicorn on PostgreSQL (not in CI)
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,6 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 PO_FILES := $(wildcard wellness/translations/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
@@ -23,6 +25,7 @@ help:
 	@echo "make lint   ruff check and format check"
 	@echo "make translations  refresh the message catalogs after changing UI text"
 	@echo "make clean  remove .venv, caches and build output"
+	@echo "make bench  benchmark the APIs on PostgreSQL with wrk (BENCH_ARGS='--rounds 1')"
 
 # The virtualenv is rebuilt only when pyproject.toml changes (the stamp records the install).
 $(STAMP): pyproject.toml
@@ -55,6 +58,18 @@ lint: install
 translations: install
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -o $(VENV)/messages.pot .
 	$(BIN)/pybabel --quiet update -i $(VENV)/messages.pot -d wellness/translations --no-fuzzy-matching
+
+# Requests/s and p50/p99 of the catalog and enrollment APIs against /healthz and /readyz, under
+# gunicorn on a throw-away PostgreSQL database (benchmarks/README.md). Needs wrk and PostgreSQL
+# on 127.0.0.1:5432 (user postgres; BENCH_ARGS='--pg URL' for another). Takes about 4 minutes;
+# never part of `make test` or CI.
+.PHONY: bench
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "make bench needs wrk, the HTTP load generator:" >&2; \
+		echo "  Debian/Ubuntu: sudo apt-get install -y wrk    macOS: brew install wrk" >&2; \
+		exit 2; }
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from wellness.auth.guards import allow, public, user
 from wellness.auth.models import Role
+from wellness.courses import catalog
 from wellness.courses.models import CourseSession, Enrollment, EnrollmentStatus
 from wellness.db import utcnow
 from wellness.extensions import db
@@ -57,4 +58,7 @@ def employee() -> ResponseReturnValue:
                 .limit(5)
             )
         )
-    return render_template("home/employee.html", enrollments=enrollments, upcoming=upcoming)
+    open_courses = catalog.bookable(me.employee) if me.employee is not None else []
+    return render_template(
+        "home/employee.html", enrollments=enrollments, upcoming=upcoming, open_courses=open_courses
+    )

@@ -29,6 +29,9 @@ PERSONAS = [ANON, *sorted(EVERYONE_SIGNED_IN)]
 #: GET routes: URL -> personas that may see it. Everyone else: 403 (signed in) or login.
 PAGES: dict[str, set[str]] = {
     "/me": {EMPLOYEE},
+    "/courses": {EMPLOYEE},
+    "/me/courses": {EMPLOYEE},
+    "/me/calendar": {EMPLOYEE},
     "/account": EVERYONE_SIGNED_IN,
     "/outbox": EVERYONE_SIGNED_IN,
     "/admin/": {ADMIN},
@@ -36,7 +39,9 @@ PAGES: dict[str, set[str]] = {
     "/admin/organisation": {ADMIN},
     "/admin/settings": {ADMIN},
     "/admin/audit": {ADMIN},
+    "/admin/offerings/": {ADMIN},
     "/provider/": {PROVIDER},
+    "/provider/courses/new": {PROVIDER},
     "/operator/": {OPERATOR},
     "/hr/": {HR},
     "/hr/some/page": {HR},
@@ -75,6 +80,25 @@ KNOWN_RULES = {
     "/hr/_favicon.ico",
     "/hr/",
     "/hr/<path:path>",
+    "/admin/offerings/",
+    "/admin/offerings/<int:offering_id>",
+    "/api/v1/me/enrollments",
+    "/api/v1/offerings",
+    "/api/v1/offerings/<int:offering_id>",
+    "/api/v1/offerings/<int:offering_id>/enrollment",
+    "/calendar/<token>.ics",
+    "/courses",
+    "/courses/<int:offering_id>",
+    "/courses/<int:offering_id>/cancel",
+    "/courses/<int:offering_id>/enroll",
+    "/me/calendar",
+    "/me/calendar/rotate",
+    "/me/courses",
+    "/offerings/<int:offering_id>/calendar.ics",
+    "/provider/courses/<int:course_id>",
+    "/provider/courses/<int:course_id>/offerings/new",
+    "/provider/courses/new",
+    "/provider/offerings/<int:offering_id>",
 }
 
 
@@ -85,12 +109,15 @@ def people(app, make_employer, make_provider, make_user):
     employer_b = make_employer(name="Beta AG")
     provider = make_provider()
     return {
+        "provider_org": provider,
         EMPLOYEE: make_user(Role.EMPLOYEE, employer=employer_a, name="Anna Alpha"),
         HR: make_user(Role.HR, employer=employer_a),
         ADMIN: make_user(Role.ADMIN, employer=employer_a),
         PROVIDER: make_user(Role.PROVIDER, provider=provider),
         OPERATOR: make_user(Role.OPERATOR),
         "other_admin": make_user(Role.ADMIN, employer=employer_b, name="Bert Beta"),
+        "other_employee": make_user(Role.EMPLOYEE, employer=employer_b),
+        "other_provider": make_user(Role.PROVIDER, provider=make_provider()),
         "employer_a": employer_a,
         "employer_b": employer_b,
     }
@@ -230,3 +257,42 @@ def test_tenant_lookup_of_another_employers_row_is_not_found(app, people):
             get_for_tenant(Employee, foreign.id)
         login_user(own_admin)
         assert get_for_tenant(Employee, foreign.id) is foreign
+
+
+#: Pages of one object (an offering of ``people["provider_org"]`` opened to employer A):
+#: URL template -> who may see it. A user of another employer or provider gets 404 (the object
+#: does not exist for them); other roles 403.
+OBJECT_PAGES: dict[str, set[str]] = {
+    "/courses/{offering}": {EMPLOYEE},
+    "/courses/{offering}/enroll": {EMPLOYEE},
+    "/api/v1/offerings/{offering}": {EMPLOYEE},
+    "/offerings/{offering}/calendar.ics": {EMPLOYEE, PROVIDER},
+    # Every employer may open any published offering: admins of both see it (each only their
+    # own subsidy, tests/courses/test_opening.py).
+    "/admin/offerings/{offering}": {ADMIN, "other_admin"},
+    "/provider/offerings/{offering}": {PROVIDER},
+    "/provider/courses/{course}": {PROVIDER},
+    "/provider/courses/{course}/offerings/new": {PROVIDER},
+}
+#: The persona of another tenant that must get 404 for each role's pages.
+OUTSIDERS = {EMPLOYEE: "other_employee", PROVIDER: "other_provider", ADMIN: "other_admin"}
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, *OUTSIDERS.values()])
+def test_object_pages_answer_owners_only(app, people, make_offering, persona):
+    offering = make_offering(people["employer_a"], provider=people["provider_org"])
+    ids = {"offering": offering.id, "course": offering.course_id}
+    insiders = {v: k for k, v in OUTSIDERS.items()}
+    client = _client_for(app, people, persona)
+    for template, allowed in OBJECT_PAGES.items():
+        url = template.format(**ids)
+        status = client.get(url, headers={"Accept": "text/html"}).status_code
+        if persona in allowed:
+            expected = {200}
+        elif persona == ANON:
+            expected = {302, 401}
+        elif insiders.get(persona) in allowed:
+            expected = {404}
+        else:
+            expected = {403}
+        assert status in expected, (persona, url, status)

@@ -18,11 +18,6 @@ from wellness.courses import enrollment as service
 from wellness.courses.models import Enrollment, EnrollmentStatus, Offering
 from wellness.db import utcnow
 
-# catalog.py calls Row._tuple(), deprecated in SQLAlchemy 2.1; remove this once it uses tuple(row).
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:The Row._tuple\(\) method is deprecated:DeprecationWarning"
-)
-
 
 @pytest.fixture
 def employer(make_employer):

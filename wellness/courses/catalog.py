@@ -213,3 +213,11 @@ def cities(employee: Employee) -> list[str]:
         .distinct()
     )
     return sorted(city for city in found if city)
+
+
+def bookable(employee: Employee, limit: int = 3) -> list[CatalogEntry]:
+    """A few offerings the employee can still book, soonest first (for the start page)."""
+    page = search(employee, CatalogFilters(), per_page=limit * 3)
+    return [entry for entry in page.entries if entry.enrollment_open and not entry.my_status][
+        :limit
+    ]

@@ -37,14 +37,12 @@ from wellness.courses.models import (
 from wellness.db import utcnow
 from wellness.errors import Conflict, DomainError
 from wellness.extensions import db
-from wellness.notifications.mail import deliver_queued
 from wellness.tenants.models import Employee
 
 bp = Blueprint("courses", __name__)
 
 PER_PAGE = 20
 #: Courses shown on the start page.
-PREVIEW_SIZE = 3
 
 
 def _employee() -> Employee:
@@ -79,6 +77,11 @@ class SessionRow:
     over: bool
 
 
+def _web_link(url: str | None) -> str | None:
+    """Only web addresses become links (authoring checks this too; a page must not trust it)."""
+    return url if url and url.lower().startswith(("https://", "http://")) else None
+
+
 def offering_place(offering: Offering) -> str | None:
     """The address, which normally names the city; the city alone when there is no address."""
     return offering.location or offering.city
@@ -93,7 +96,7 @@ def _session_rows(offering: Offering, now: datetime) -> list[SessionRow]:
             start=str(format_time(session.starts_at, "short")),
             end=str(format_time(session.ends_at, "short")),
             place=session.location or offering_place(offering),
-            online_url=session.online_url or offering.online_url,
+            online_url=_web_link(session.online_url or offering.online_url),
             elsewhere=bool(
                 (session.location and session.location != offering.location)
                 or (session.online_url and session.online_url != offering.online_url)
@@ -135,7 +138,6 @@ def catalog_page() -> ResponseReturnValue:
         "courses/catalog.html",
         form=form,
         page=page,
-        searched=filters != CatalogFilters(),
         nothing_offered=nothing_offered,
         page_url=_page_url,
     )
@@ -213,7 +215,6 @@ def enroll(offering_id: int) -> ResponseReturnValue:
     seated = found.status == EnrollmentStatus.ENROLLED.value
     rank = None if seated else enrollment.waitlist_rank(found)
     db.session.commit()
-    deliver_queued()
     if seated:
         flash(_("You are enrolled in “%(title)s”.", title=title), "success")
     else:
@@ -244,7 +245,6 @@ def cancel(offering_id: int) -> ResponseReturnValue:
         return redirect(url_for("courses.mine"))
     title = _title(found.offering.course)
     db.session.commit()
-    deliver_queued()
     if was_waitlisted:
         flash(_("You have left the waitlist for “%(title)s”.", title=title), "success")
     else:
@@ -321,19 +321,7 @@ def mine() -> ResponseReturnValue:
     return render_template("courses/mine.html", upcoming=upcoming, past=past, cancelled=cancelled)
 
 
-# --- For the start page -------------------------------------------------------------------
-
-
-@bp.app_template_global()
-def open_courses_preview() -> list[CatalogEntry]:
-    """A few courses the signed-in employee can still book, soonest first (start page)."""
-    employee = user().employee
-    if employee is None:
-        return []
-    page = catalog.search(employee, CatalogFilters(), per_page=PREVIEW_SIZE * 3)
-    return [entry for entry in page.entries if entry.enrollment_open and not entry.my_status][
-        :PREVIEW_SIZE
-    ]
+# --- For templates -------------------------------------------------------------------------
 
 
 @bp.app_template_global()

@@ -147,7 +147,7 @@ def _seat_details(enrollment: Enrollment, reader: Reader) -> list[str]:
         _("- You pay: %(amount)s", amount=money(enrollment.employee_share_cents)),
         "",
     ]
-    overview = link("home.employee")
+    overview = link("courses.mine")
     if offering.cancellation_deadline is not None:
         deadline = offering.cancellation_deadline
         lines.append(
@@ -260,7 +260,7 @@ def waitlisted(enrollment: Enrollment) -> OutboundMail | None:
                 "You can leave the waiting list at any time."
             ),
         ]
-        overview = link("home.employee")
+        overview = link("courses.mine")
         if overview:
             lines.append(_("Your courses: %(link)s", link=overview))
         return _queue(
@@ -350,7 +350,7 @@ def offering_cancelled(enrollment: Enrollment) -> OutboundMail | None:
             ),
             _("If you added the sessions to your calendar, please remove them there."),
         ]
-        overview = link("home.employee")
+        overview = link("courses.mine")
         if overview:
             lines.append(_("Your courses: %(link)s", link=overview))
         return _queue(
@@ -378,7 +378,7 @@ def session_reminder(enrollment: Enrollment, session: CourseSession) -> Outbound
             _("When: %(when)s", when=session_when(session, reader)),
             *session_place(session),
         ]
-        overview = link("home.employee")
+        overview = link("courses.mine")
         if overview:
             lines += ["", _("Your courses: %(link)s", link=overview)]
         return _queue(
