@@ -218,3 +218,15 @@ def test_nonsense_amounts_are_refused(client, login, make_employer, make_user, t
     )
     assert response.status_code == 400
     assert "600,00" in response.get_data(as_text=True)
+
+
+def test_amount_fields_are_text_inputs_showing_the_locale_format(
+    client, login, make_employer, make_user
+):
+    """``type=number`` inputs would refuse the German ``600,00``."""
+    login(client, make_user(Role.ADMIN, employer=make_employer(locale="de")))
+    page = client.get("/admin/settings").get_data(as_text=True)
+    field = page[page.index('name="budget_eur"') - 200 : page.index('name="budget_eur"') + 200]
+    assert 'type="text"' in field
+    assert 'inputmode="decimal"' in field
+    assert 'value="600,00"' in field

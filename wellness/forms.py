@@ -10,6 +10,7 @@ from flask import request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import DecimalField
+from wtforms.widgets import TextInput
 
 
 def form_status() -> int:
@@ -19,7 +20,16 @@ def form_status() -> int:
 
 class LocalizedDecimalField(DecimalField):
     """A decimal typed as the person's locale writes it: ``600,50`` in German, ``600.50`` in
-    English (and a plain ``600.50`` is accepted in German too)."""
+    English (and a plain ``600.50`` is accepted in German too).
+
+    A text input with a decimal keyboard, not ``type=number``: browsers refuse ``600,50`` there.
+    """
+
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(*args, **kwargs)
 
     def _value(self) -> str:
         if self.raw_data:

@@ -128,7 +128,11 @@ def _base(employee: Employee) -> CatalogSelect:
 
 
 def _filtered(query: CatalogSelect, filters: CatalogFilters, today: date) -> CatalogSelect:
-    query = query.where(Offering.ends_on >= (filters.starts_from or today))
+    if filters.starts_from is None:
+        # By default only what can still be booked: courses that have not started yet.
+        query = query.where(Offering.starts_on >= today)
+    else:
+        query = query.where(Offering.ends_on >= filters.starts_from)
     if filters.text.strip():
         pattern = f"%{filters.text.strip().lower()}%"
         query = query.where(
