@@ -243,7 +243,7 @@ def seed_benchmark_data(database_url: str, groups: list[str], wrk_threads: int) 
                 .where(
                     OfferingEmployer.employer_id == employer.id,
                     Offering.status == OfferingStatus.PUBLISHED.value,
-                    Offering.ends_on >= date.today(),
+                    Offering.starts_on >= date.today(),  # the catalog's default filter
                 )
             )
             or 0

@@ -13,7 +13,8 @@ from wellness.db import utcnow
 
 @pytest.fixture
 def employer(make_employer):
-    return make_employer()
+    """English, so the asserted messages read as in the source; German is the default."""
+    return make_employer(locale="en")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from wellness.auth.models import Role
@@ -14,6 +15,13 @@ from wellness.courses.models import Enrollment, Offering
 from wellness.db import utcnow
 from wellness.errors import Conflict, NotFound
 from wellness.notifications.models import OutboundMail
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Service messages are asserted in English here; German is checked once below."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture
@@ -229,3 +237,11 @@ def test_confirmation_and_waitlist_mails_are_queued(db, employer, people, make_o
     db.session.commit()
     assert _mail_kinds(db, first) == ["enrollment_confirmed"]
     assert _mail_kinds(db, second) == ["waitlisted"]
+
+
+def test_refusals_speak_the_employees_language(db, employer, people, make_offering):
+    offering = make_offering(employer)
+    (person,) = people(1)
+    service.enroll(person, offering.id)
+    with force_locale("de"), pytest.raises(Conflict, match="bereits angemeldet"):
+        service.enroll(person, offering.id)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from wellness.audit.models import AuditEvent
@@ -262,7 +263,7 @@ def test_drafts_cancelled_and_past_offerings_cannot_be_opened(db, as_admin, make
 
 def test_service_refuses_to_open_an_offering_that_is_not_current(db, make_run, employer):
     offering = make_run(status="draft")
-    with pytest.raises(DomainError, match="Only published offerings"):
+    with force_locale("en"), pytest.raises(DomainError, match="Only published offerings"):
         opening.open_offering(employer.id, offering, 0, TODAY, None)
 
 
