@@ -786,7 +786,9 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print(WRK_INSTALL_HINT, file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)  # clean up as on Ctrl-C
+    # Clean up on Ctrl-C and SIGTERM alike (also when started where SIGINT was ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     database = f"wellness_bench_{os.getpid()}"
     scratch = Path(tempfile.mkdtemp(prefix="wellness-bench-"))
     try:

@@ -12,7 +12,9 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from wellness.audit.services import record
 from wellness.auth.models import ApiToken, Role, User, UserRole
@@ -27,6 +29,15 @@ from wellness.notifications.mail import queue_mail
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 RESET_TOKEN_MAX_AGE = 3600
+#: How stale ``ApiToken.last_used_at`` may get before a request writes it again.
+LAST_USED_PRECISION = timedelta(minutes=5)
+
+
+def user_context() -> tuple[LoaderOption, ...]:
+    """Loader options for what nearly every request reads about the signed-in user."""
+    return selectinload(User.roles), joinedload(User.employer), joinedload(User.employee)
+
+
 TOKEN_PREFIX = "wl_"  # noqa: S105 - a public marker, not a secret
 
 
@@ -219,14 +230,27 @@ def create_api_token(
 
 
 def user_for_token(token: str, now: datetime | None = None) -> tuple[User, ApiToken] | None:
-    """The enabled user behind a valid, unexpired, unrevoked token; records its last use."""
+    """The enabled user behind a valid, unexpired, unrevoked token; records its last use.
+
+    One query loads the token with everything a request needs about its user. The last use is
+    written at most every LAST_USED_PRECISION, in its own short transaction: the request's
+    transaction may be read-only (and rolled back), and must not hold the token's row lock.
+    """
     now = now or utcnow()
-    found = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    found = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == _hash_token(token))
+        .options(joinedload(ApiToken.user).options(*user_context()))
+    )
     if found is None or found.revoked_at is not None:
         return None
     if found.expires_at is not None and found.expires_at <= now:
         return None
     if not found.user.is_enabled:
         return None
-    found.last_used_at = now
+    if found.last_used_at is None or now - found.last_used_at > LAST_USED_PRECISION:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=now)
+            )
     return found.user, found

@@ -14,7 +14,9 @@ def load_user(ident: str) -> User | None:
     user_id, _, _stamp = ident.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    from wellness.auth.services import user_context
+
+    user = db.session.get(User, int(user_id), options=user_context())
     if user is None or user.get_id() != ident:
         return None
     return user

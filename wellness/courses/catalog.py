@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from wellness.courses.enrollment import enrollment_window_problem
 from wellness.courses.models import (
@@ -123,6 +124,7 @@ def _base(employee: Employee) -> CatalogSelect:
         )
         .join(Course, Course.id == Offering.course_id)
         .join(Provider, Provider.id == Course.provider_id)
+        .options(contains_eager(Offering.course).contains_eager(Course.provider))
         .where(Offering.status == OfferingStatus.PUBLISHED.value)
     )
 
