@@ -240,7 +240,11 @@ def user_for_token(token: str, now: datetime | None = None) -> tuple[User, ApiTo
     found = db.session.scalar(
         select(ApiToken)
         .where(ApiToken.token_hash == _hash_token(token))
-        .options(joinedload(ApiToken.user).options(*user_context()))
+        .options(
+            joinedload(ApiToken.user).selectinload(User.roles),
+            joinedload(ApiToken.user).joinedload(User.employer),
+            joinedload(ApiToken.user).joinedload(User.employee),
+        )
     )
     if found is None or found.revoked_at is not None:
         return None
