@@ -237,15 +237,19 @@ def user_for_token(token: str, now: datetime | None = None) -> tuple[User, ApiTo
     transaction may be read-only (and rolled back), and must not hold the token's row lock.
     """
     now = now or utcnow()
-    found = db.session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_hash == _hash_token(token))
-        .options(
-            joinedload(ApiToken.user).selectinload(User.roles),
-            joinedload(ApiToken.user).joinedload(User.employer),
-            joinedload(ApiToken.user).joinedload(User.employee),
+    found = (
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.token_hash == _hash_token(token))
+            .options(
+                joinedload(ApiToken.user).joinedload(User.roles),
+                joinedload(ApiToken.user).joinedload(User.employer),
+                joinedload(ApiToken.user).joinedload(User.employee),
+            )
         )
-    )
+        .unique()
+        .first()
+    )  # joined collection (roles): rows repeat per role
     if found is None or found.revoked_at is not None:
         return None
     if found.expires_at is not None and found.expires_at <= now:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from wellness.courses.enrollment import enrollment_window_problem
+from wellness.courses.enrollment import enrollment_closed, enrollment_window_problem
 from wellness.courses.models import (
     Course,
     CourseSession,
@@ -47,7 +48,8 @@ class CatalogEntry:
     first_session_at: datetime | None
     #: The viewer's own enrollment status (``enrolled``/``waitlisted``), if any.
     my_status: str | None
-    enrollment_problem: str | None = field(default=None)
+    #: When the entry was read; enrollment is open or closed relative to this moment.
+    now: datetime
 
     @property
     def course(self) -> Course:
@@ -67,7 +69,12 @@ class CatalogEntry:
 
     @property
     def enrollment_open(self) -> bool:
-        return self.enrollment_problem is None
+        return enrollment_closed(self.offering, self.now, self.first_session_at) is None
+
+    @property
+    def enrollment_problem(self) -> str | None:
+        """Why enrolling is not possible now, for people (formatted only when asked)."""
+        return enrollment_window_problem(self.offering, self.now, self.first_session_at)
 
     @property
     def own_share_cents(self) -> int:
@@ -171,7 +178,7 @@ def _entry(
         waitlist_length=int(waitlist or 0),
         first_session_at=first_session,
         my_status=mine,
-        enrollment_problem=enrollment_window_problem(offering, now, first_session),
+        now=now,
     )
 
 
@@ -185,16 +192,30 @@ def search(
     """One page of matching offerings, soonest first."""
     now = now or utcnow()
     query = _filtered(_base(employee), filters, now.date())
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    rows = db.session.execute(
-        query.order_by(Offering.starts_on, Offering.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    page = max(1, page)
+    rows = _page(query, page, per_page)
+    if not rows and page > 1:  # past the end: show the last page
+        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = max(1, -(-total // per_page))
+        rows = _page(query, page, per_page)
+    total = rows[0][-1] if rows else 0
     return CatalogPage(
-        entries=[_entry(row, now) for row in rows], total=total, page=page, pages=pages
+        entries=[_entry(row[:-1], now) for row in rows],  # type: ignore[arg-type]
+        total=total,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+    )
+
+
+def _page(query: CatalogSelect, page: int, per_page: int) -> list[Row[Any]]:
+    """One page of rows, each with the total match count (a window function: one query)."""
+    return list(
+        db.session.execute(
+            query.add_columns(func.count().over())
+            .order_by(Offering.starts_on, Offering.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).all()
     )
 
 

@@ -66,21 +66,35 @@ def _when(moment: datetime) -> str:
     return str(format_datetime(moment, "short"))
 
 
+def enrollment_closed(
+    offering: Offering, now: datetime, first_session: datetime | None = None
+) -> tuple[str, datetime | None] | None:
+    """``None`` while enrollment is open, else why: ``("unpublished" | "not_yet" | "closed",
+    moment)``. Without an explicit closing time, enrollment closes when the first session
+    starts."""
+    if offering.status != OfferingStatus.PUBLISHED.value:
+        return "unpublished", None
+    if offering.enrollment_opens_at is not None and now < offering.enrollment_opens_at:
+        return "not_yet", offering.enrollment_opens_at
+    closes = offering.enrollment_closes_at or first_session or first_session_start(offering)
+    if closes is not None and now >= closes:
+        return "closed", closes
+    return None
+
+
 def enrollment_window_problem(
     offering: Offering, now: datetime, first_session: datetime | None = None
 ) -> str | None:
-    """Why enrolling is not possible right now, or ``None`` when it is.
-
-    Without an explicit closing time, enrollment closes when the first session starts.
-    """
-    if offering.status != OfferingStatus.PUBLISHED.value:
-        return _("This offering is not open for enrollment.")
-    if offering.enrollment_opens_at is not None and now < offering.enrollment_opens_at:
-        return _("Enrollment opens on %(when)s.", when=_when(offering.enrollment_opens_at))
-    closes = offering.enrollment_closes_at or first_session or first_session_start(offering)
-    if closes is not None and now >= closes:
-        return _("Enrollment closed on %(when)s.", when=_when(closes))
-    return None
+    """Why enrolling is not possible right now, for people; ``None`` when it is."""
+    closed = enrollment_closed(offering, now, first_session)
+    if closed is None:
+        return None
+    reason, moment = closed
+    if reason == "not_yet" and moment is not None:
+        return _("Enrollment opens on %(when)s.", when=_when(moment))
+    if reason == "closed" and moment is not None:
+        return _("Enrollment closed on %(when)s.", when=_when(moment))
+    return _("This offering is not open for enrollment.")
 
 
 def cancellation_deadline(offering: Offering) -> datetime | None:
