@@ -124,9 +124,41 @@ def _timezone(starts: Iterable[datetime]) -> Timezone:
     )
 
 
+#: Rendered offering calendars by everything they show. Every participant gets the same file,
+#: and rendering one (icalendar, VTIMEZONE) costs more than the rest of an enrollment.
+_rendered: dict[tuple[object, ...], bytes] = {}
+RENDERED_MAX = 256
+
+
+def _fingerprint(
+    offering: Offering, sessions: Sequence[CourseSession], locale: str | None
+) -> tuple[object, ...]:
+    course = offering.course
+    return (
+        offering.id,
+        offering.status,
+        offering.location,
+        offering.city,
+        offering.online_url,
+        offering.instructor_name,
+        course.title,
+        course.title_en,
+        course.provider.name,
+        locale,
+        tuple((s.id, s.starts_at, s.ends_at, s.location, s.online_url) for s in sessions),
+    )
+
+
 def offering_calendar(offering: Offering, locale: str | None = None) -> bytes:
     """All sessions of one offering, for download or as a mail attachment."""
-    return _calendar(list(offering.sessions), locale).to_ical()
+    sessions = list(offering.sessions)
+    key = _fingerprint(offering, sessions, locale)
+    rendered = _rendered.get(key)
+    if rendered is None:
+        if len(_rendered) >= RENDERED_MAX:
+            _rendered.clear()
+        rendered = _rendered[key] = _calendar(sessions, locale).to_ical()
+    return rendered
 
 
 def enrolled_sessions(employee: Employee) -> list[CourseSession]:
