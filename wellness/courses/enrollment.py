@@ -27,6 +27,7 @@ from wellness.courses.models import (
     OfferingEmployer,
     OfferingStatus,
 )
+from wellness.courses.waitlist import waitlist_rank
 from wellness.db import utcnow
 from wellness.errors import Conflict, DomainError, NotFound
 from wellness.extensions import db
@@ -108,20 +109,6 @@ def find_enrollment(employee: Employee, offering_id: int) -> Enrollment | None:
             Enrollment.offering_id == offering_id, Enrollment.employee_id == employee.id
         )
     )
-
-
-def waitlist_rank(enrollment: Enrollment) -> int | None:
-    """1 for the next person to get a seat; ``None`` when not waitlisted."""
-    if enrollment.waitlist_position is None:
-        return None
-    ahead = db.session.scalar(
-        select(func.count()).where(
-            Enrollment.offering_id == enrollment.offering_id,
-            Enrollment.status == EnrollmentStatus.WAITLISTED.value,
-            Enrollment.waitlist_position < enrollment.waitlist_position,
-        )
-    )
-    return int(ahead or 0) + 1
 
 
 def preview(employee: Employee, offering_id: int) -> Quote:

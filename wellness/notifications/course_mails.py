@@ -9,7 +9,7 @@ time zone, not the language of whoever triggered them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +21,6 @@ from babel.dates import format_date, format_skeleton, format_time
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from wellness.auth.models import User
@@ -31,8 +30,8 @@ from wellness.courses.calendar import (
     ics_filename,
     offering_calendar,
 )
-from wellness.courses.models import CourseSession, Enrollment, EnrollmentStatus, Offering
-from wellness.extensions import db
+from wellness.courses.models import CourseSession, Enrollment, Offering
+from wellness.courses.waitlist import waitlist_rank
 from wellness.i18n import DEFAULT_TIMEZONE, locale_for, money
 from wellness.notifications.mail import Attachment, queue_mail
 from wellness.notifications.models import OutboundMail
@@ -171,36 +170,45 @@ def _signature() -> list[str]:
     return ["", _("Your wellness team")]
 
 
-def _queue(
-    reader: Reader,
-    subject: str,
-    lines: list[str],
+Compose = Callable[[Reader, str], tuple[str, list[str]]]
+
+
+def _send(
+    enrollment: Enrollment,
     kind: str,
     dedupe_key: str,
-    attachment: Attachment | None = None,
-) -> OutboundMail:
-    return queue_mail(
-        reader.user.email,
-        subject,
-        "\n".join(lines + _signature()) + "\n",
-        kind,
-        reader.user.id,
-        dedupe_key=dedupe_key,
-        attachment=attachment,
-    )
+    compose: Compose,
+    *,
+    with_calendar: bool = False,
+) -> OutboundMail | None:
+    """Queue one mail to the enrollment's employee, written in their language and time zone.
 
-
-def enrollment_confirmed(enrollment: Enrollment) -> OutboundMail | None:
-    """The seat is booked: dates, place, who pays what, the deadline, and the calendar file."""
+    ``compose(reader, course_title)`` returns the subject and the lines after the greeting;
+    ``None`` when there is nobody to write to.
+    """
     reader = _reader(enrollment)
     if reader is None:
         return None
     offering = enrollment.offering
     with _writing_to(reader):
-        title = _title(offering, reader)
+        subject, lines = compose(reader, _title(offering, reader))
+        return queue_mail(
+            reader.user.email,
+            subject,
+            "\n".join([_greeting(reader), "", *lines, *_signature()]) + "\n",
+            kind,
+            reader.user.id,
+            dedupe_key=dedupe_key,
+            attachment=_calendar_attachment(offering, reader) if with_calendar else None,
+        )
+
+
+def enrollment_confirmed(enrollment: Enrollment) -> OutboundMail | None:
+    """The seat is booked: dates, place, who pays what, the deadline, and the calendar file."""
+    offering = enrollment.offering
+
+    def compose(reader: Reader, title: str) -> tuple[str, list[str]]:
         lines = [
-            _greeting(reader),
-            "",
             _(
                 'you are enrolled in "%(course)s" by %(provider)s.',
                 course=title,
@@ -210,50 +218,28 @@ def enrollment_confirmed(enrollment: Enrollment) -> OutboundMail | None:
             *_seat_details(enrollment, reader),
             _("The attached calendar file adds all sessions to your calendar."),
         ]
-        return _queue(
-            reader,
-            _("You are enrolled: %(course)s", course=title),
-            lines,
-            "enrollment_confirmed",
-            f"enrollment:{enrollment.id}:confirmed:{_stamp(enrollment.enrolled_at)}",
-            _calendar_attachment(offering, reader),
-        )
+        return _("You are enrolled: %(course)s", course=title), lines
 
-
-def waitlist_rank(enrollment: Enrollment) -> int:
-    """The place in the queue (1 = next), not the raw sequence number stored on the row."""
-    if enrollment.waitlist_position is None:
-        return 0
-    return int(
-        db.session.scalar(
-            select(func.count())
-            .select_from(Enrollment)
-            .where(
-                Enrollment.offering_id == enrollment.offering_id,
-                Enrollment.status == EnrollmentStatus.WAITLISTED.value,
-                Enrollment.waitlist_position <= enrollment.waitlist_position,
-            )
-        )
-        or 1
+    return _send(
+        enrollment,
+        "enrollment_confirmed",
+        f"enrollment:{enrollment.id}:confirmed:{_stamp(enrollment.enrolled_at)}",
+        compose,
+        with_calendar=True,
     )
 
 
 def waitlisted(enrollment: Enrollment) -> OutboundMail | None:
-    reader = _reader(enrollment)
-    if reader is None:
-        return None
     offering = enrollment.offering
-    with _writing_to(reader):
-        title = _title(offering, reader)
+
+    def compose(reader: Reader, title: str) -> tuple[str, list[str]]:
         lines = [
-            _greeting(reader),
-            "",
             _(
                 '"%(course)s" (%(dates)s) is fully booked. You are number %(position)d on '
                 "the waiting list.",
                 course=title,
                 dates=_dates(offering, reader),
-                position=waitlist_rank(enrollment),
+                position=waitlist_rank(enrollment) or 0,
             ),
             _(
                 "If a seat becomes free, it is yours automatically and we will write to you. "
@@ -263,26 +249,22 @@ def waitlisted(enrollment: Enrollment) -> OutboundMail | None:
         overview = link("courses.mine")
         if overview:
             lines.append(_("Your courses: %(link)s", link=overview))
-        return _queue(
-            reader,
-            _("You are on the waiting list: %(course)s", course=title),
-            lines,
-            "waitlisted",
-            f"enrollment:{enrollment.id}:waitlisted:{enrollment.waitlist_position}",
-        )
+        return _("You are on the waiting list: %(course)s", course=title), lines
+
+    return _send(
+        enrollment,
+        "waitlisted",
+        f"enrollment:{enrollment.id}:waitlisted:{enrollment.waitlist_position}",
+        compose,
+    )
 
 
 def promoted(enrollment: Enrollment) -> OutboundMail | None:
     """Moved from the waiting list to a seat: the same details as a confirmation."""
-    reader = _reader(enrollment)
-    if reader is None:
-        return None
     offering = enrollment.offering
-    with _writing_to(reader):
-        title = _title(offering, reader)
+
+    def compose(reader: Reader, title: str) -> tuple[str, list[str]]:
         lines = [
-            _greeting(reader),
-            "",
             _(
                 'good news: a seat in "%(course)s" by %(provider)s became free, and it is now '
                 "yours. You are enrolled.",
@@ -293,27 +275,23 @@ def promoted(enrollment: Enrollment) -> OutboundMail | None:
             *_seat_details(enrollment, reader),
             _("The attached calendar file adds all sessions to your calendar."),
         ]
-        return _queue(
-            reader,
-            _("A seat is free for you: %(course)s", course=title),
-            lines,
-            "promoted",
-            f"enrollment:{enrollment.id}:promoted:{_stamp(enrollment.enrolled_at)}",
-            _calendar_attachment(offering, reader),
-        )
+        return _("A seat is free for you: %(course)s", course=title), lines
+
+    return _send(
+        enrollment,
+        "promoted",
+        f"enrollment:{enrollment.id}:promoted:{_stamp(enrollment.enrolled_at)}",
+        compose,
+        with_calendar=True,
+    )
 
 
 def cancelled(enrollment: Enrollment) -> OutboundMail | None:
     """Confirms the employee's own cancellation (of a seat or a waiting-list place)."""
-    reader = _reader(enrollment)
-    if reader is None:
-        return None
     offering = enrollment.offering
-    with _writing_to(reader):
-        title = _title(offering, reader)
+
+    def compose(reader: Reader, title: str) -> tuple[str, list[str]]:
         lines = [
-            _greeting(reader),
-            "",
             _(
                 'your enrollment in "%(course)s" (%(dates)s) is cancelled, as you asked.',
                 course=title,
@@ -321,26 +299,22 @@ def cancelled(enrollment: Enrollment) -> OutboundMail | None:
             ),
             _("If you added the sessions to your calendar, please remove them there."),
         ]
-        return _queue(
-            reader,
-            _("Enrollment cancelled: %(course)s", course=title),
-            lines,
-            "cancelled",
-            f"enrollment:{enrollment.id}:cancelled:{_stamp(enrollment.cancelled_at)}",
-        )
+        return _("Enrollment cancelled: %(course)s", course=title), lines
+
+    return _send(
+        enrollment,
+        "cancelled",
+        f"enrollment:{enrollment.id}:cancelled:{_stamp(enrollment.cancelled_at)}",
+        compose,
+    )
 
 
 def offering_cancelled(enrollment: Enrollment) -> OutboundMail | None:
     """The provider called off the whole offering."""
-    reader = _reader(enrollment)
-    if reader is None:
-        return None
     offering = enrollment.offering
-    with _writing_to(reader):
-        title = _title(offering, reader)
+
+    def compose(reader: Reader, title: str) -> tuple[str, list[str]]:
         lines = [
-            _greeting(reader),
-            "",
             _(
                 '%(provider)s has cancelled "%(course)s" (%(dates)s). We are sorry. '
                 "Your enrollment has ended.",
@@ -353,26 +327,18 @@ def offering_cancelled(enrollment: Enrollment) -> OutboundMail | None:
         overview = link("courses.mine")
         if overview:
             lines.append(_("Your courses: %(link)s", link=overview))
-        return _queue(
-            reader,
-            _("Course cancelled: %(course)s", course=title),
-            lines,
-            "offering_cancelled",
-            f"enrollment:{enrollment.id}:offering_cancelled",
-        )
+        return _("Course cancelled: %(course)s", course=title), lines
+
+    return _send(
+        enrollment, "offering_cancelled", f"enrollment:{enrollment.id}:offering_cancelled", compose
+    )
 
 
 def session_reminder(enrollment: Enrollment, session: CourseSession) -> OutboundMail | None:
     """The day before a session: when and where."""
-    reader = _reader(enrollment)
-    if reader is None:
-        return None
-    offering = enrollment.offering
-    with _writing_to(reader):
-        title = _title(offering, reader)
+
+    def compose(reader: Reader, title: str) -> tuple[str, list[str]]:
         lines = [
-            _greeting(reader),
-            "",
             _('a reminder: "%(course)s" meets tomorrow.', course=title),
             "",
             _("When: %(when)s", when=session_when(session, reader)),
@@ -381,10 +347,6 @@ def session_reminder(enrollment: Enrollment, session: CourseSession) -> Outbound
         overview = link("courses.mine")
         if overview:
             lines += ["", _("Your courses: %(link)s", link=overview)]
-        return _queue(
-            reader,
-            _("Tomorrow: %(course)s", course=title),
-            lines,
-            "session_reminder",
-            f"reminder:{enrollment.id}:{session.id}",
-        )
+        return _("Tomorrow: %(course)s", course=title), lines
+
+    return _send(enrollment, "session_reminder", f"reminder:{enrollment.id}:{session.id}", compose)
