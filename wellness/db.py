@@ -5,6 +5,7 @@ Constraint names follow one convention so Alembic's batch mode on SQLite can fin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
@@ -49,3 +50,11 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+def apply_changes(row: object, values: Mapping[str, object]) -> list[str]:
+    """Set the attributes that differ; returns their names (for the audit log, never values)."""
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    for name in changed:
+        setattr(row, name, values[name])
+    return changed

@@ -35,7 +35,7 @@ from wellness.courses.models import (
     Offering,
     OfferingStatus,
 )
-from wellness.db import utcnow
+from wellness.db import apply_changes, utcnow
 from wellness.errors import DomainError
 from wellness.extensions import db
 
@@ -276,11 +276,7 @@ def create_course(provider_id: int, data: CourseData, actor_id: int | None) -> C
 def update_course(course: Course, data: CourseData, actor_id: int | None) -> list[str]:
     """Apply the changes; returns the names of the fields that changed (for the audit log)."""
     checked = _checked_course(course.provider_id, data, course.id)
-    changed = [
-        f.name for f in fields(checked) if getattr(course, f.name) != getattr(checked, f.name)
-    ]
-    for name in changed:
-        setattr(course, name, getattr(checked, name))
+    changed = apply_changes(course, vars(checked))
     if changed:
         db.session.flush()
         record(

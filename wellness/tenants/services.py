@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from wellness.audit.services import record
 from wellness.auth.models import User
 from wellness.courses.models import Provider
+from wellness.db import apply_changes
 from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.tenants.models import MIN_GROUP_SIZE, Department, Employee, Employer, Site
@@ -78,9 +79,7 @@ def update_settings(employer: Employer, settings: EmployerSettings, actor_id: in
     """Apply settings; returns the names of the fields that changed (for the audit log)."""
     if min(settings.k_participation, settings.k_health) < MIN_GROUP_SIZE:
         raise DomainError(_("Minimum group sizes below %(k)d are not allowed.", k=MIN_GROUP_SIZE))
-    changed = [key for key, value in vars(settings).items() if getattr(employer, key) != value]
-    for key in changed:
-        setattr(employer, key, getattr(settings, key))
+    changed = apply_changes(employer, vars(settings))
     if changed:
         record(
             "admin.settings_changed",
