@@ -41,9 +41,11 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 
 # Recycle workers now and then so a slow leak (in our code or a library) cannot grow
-# without bound; jitter avoids all workers restarting at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# without bound; jitter avoids all workers restarting at once. Rarely: a new worker spends
+# about 1.5 s of CPU building the app, which at 2,000 requests cost a visible share of a loaded
+# 2-core machine (benchmarks/README.md).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 50000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 5000)
 
 # Logs go to stdout/stderr: the process supervisor (systemd, the container runtime) collects
 # them; the app never writes log files of its own.
