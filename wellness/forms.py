@@ -13,6 +13,11 @@ from wtforms import DecimalField
 from wtforms.widgets import TextInput
 
 
+def to_cents(amount: Decimal | None) -> int:
+    """Euros from a form as whole cents (amount fields have two decimal places)."""
+    return int((amount or Decimal(0)) * 100)
+
+
 def form_status() -> int:
     """A form shown again after a POST carries errors: answer 400, not 200."""
     return 400 if request.method == "POST" else 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_decimal, format_time
@@ -14,6 +15,13 @@ from wellness.extensions import babel
 
 SUPPORTED = ("de", "en")
 DEFAULT_TIMEZONE = "Europe/Berlin"
+BERLIN = ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def local_today(now: datetime) -> date:
+    """The calendar day in Germany at ``now``: course dates are German dates, and the UTC date
+    is still yesterday for the first hours of a German day."""
+    return now.astimezone(BERLIN).date()
 
 
 def locale_for(user: Any) -> str:

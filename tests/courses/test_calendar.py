@@ -322,6 +322,26 @@ class TestOfferingCalendarAccess:
 
         assert self._get(client, setting).status_code == 404
 
+    def test_enrolled_people_keep_it_after_their_employer_closes_the_offering(
+        self, client, setting, make_user, login, db
+    ) -> None:
+        from wellness.courses.models import OfferingEmployer
+
+        participant = make_user(Role.EMPLOYEE, employer=setting["opened"])
+        bystander = make_user(Role.EMPLOYEE, employer=setting["opened"])
+        seat = builders.enroll(setting["offering"], participant.employee)
+        db.session.query(OfferingEmployer).delete()
+        db.session.commit()
+
+        login(client, participant)
+        assert self._get(client, setting).status_code == 200
+        seat.status = EnrollmentStatus.CANCELLED.value
+        db.session.commit()
+        assert self._get(client, setting).status_code == 404
+        client.post("/logout")
+        login(client, bystander)
+        assert self._get(client, setting).status_code == 404
+
     def test_its_provider_downloads_it(self, client, setting, make_user, login) -> None:
         login(client, make_user(Role.PROVIDER, provider=setting["provider"]))
 

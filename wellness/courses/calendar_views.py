@@ -11,6 +11,7 @@ from sqlalchemy import select
 from wellness.auth.guards import allow, public, user
 from wellness.auth.models import Role
 from wellness.courses import calendar
+from wellness.courses.enrollment import ACTIVE, find_enrollment
 from wellness.courses.models import Course, Offering, OfferingEmployer, OfferingStatus
 from wellness.extensions import db
 from wellness.tenants.models import Employee
@@ -27,8 +28,9 @@ def _ics_response(body: bytes, filename: str | None = None) -> Response:
 
 
 def _visible_offering(offering_id: int) -> Offering:
-    """The offering if the caller may see it: its provider, or employees of an employer it is
-    open to (once published). Anyone else gets 404, as if it did not exist."""
+    """The offering if the caller may see it: its provider, employees of an employer it is
+    open to (once published), or people enrolled in it (who keep their seat when their employer
+    stops offering it). Anyone else gets 404, as if it did not exist."""
     me = user()
     offering = db.session.get(Offering, offering_id)
     if offering is None:
@@ -50,6 +52,9 @@ def _visible_offering(offering_id: int) -> Offering:
         )
         if opened is not None:
             return offering
+    mine = find_enrollment(me.employee, offering.id) if me.employee is not None else None
+    if mine is not None and mine.status in ACTIVE:
+        return offering
     abort(404)
 
 

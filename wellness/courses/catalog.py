@@ -24,6 +24,7 @@ from wellness.courses.models import (
 from wellness.db import utcnow
 from wellness.errors import NotFound
 from wellness.extensions import db
+from wellness.i18n import local_today
 from wellness.tenants.models import Employee
 
 
@@ -191,7 +192,7 @@ def search(
 ) -> CatalogPage:
     """One page of matching offerings, soonest first."""
     now = now or utcnow()
-    query = _filtered(_base(employee), filters, now.date())
+    query = _filtered(_base(employee), filters, local_today(now))
     page = max(1, page)
     rows = _page(query, page, per_page)
     if not rows and page > 1:  # past the end: show the last page

@@ -42,7 +42,6 @@ from wellness.tenants.models import Employee
 bp = Blueprint("courses", __name__)
 
 PER_PAGE = 20
-#: Courses shown on the start page.
 
 
 def _employee() -> Employee:
@@ -179,12 +178,9 @@ def offering(offering_id: int) -> ResponseReturnValue:
 
 def _refuse(entry: CatalogEntry) -> str | None:
     """Why the confirmation page cannot be shown, in the service's own words."""
-    if entry.my_status == EnrollmentStatus.WAITLISTED.value:
-        mine = _my_enrollment(_employee(), entry.offering.id)
-        rank = enrollment.waitlist_rank(mine) if mine else None
-        return _("You are already on the waitlist (position %(n)d).", n=rank or 0)
-    if entry.my_status == EnrollmentStatus.ENROLLED.value:
-        return _("You are already enrolled in this offering.")
+    mine = _my_enrollment(_employee(), entry.offering.id) if entry.my_status else None
+    if mine is not None:
+        return enrollment.already_enrolled(mine).message
     return entry.enrollment_problem
 
 

@@ -128,7 +128,7 @@ def enroll(employee: Employee, offering_id: int, now: datetime | None = None) ->
         raise EnrollmentRefused(problem)
     existing = find_enrollment(employee, offering_id)
     if existing is not None and existing.status in ACTIVE:
-        raise _already(existing)
+        raise already_enrolled(existing)
 
     seated = _claim_seat(offering_id)
     enrollment = existing or Enrollment(
@@ -268,7 +268,8 @@ def _price(enrollment: Enrollment, split: Quote) -> None:
     enrollment.budget_year = split.budget_year
 
 
-def _already(existing: Enrollment) -> Conflict:
+def already_enrolled(existing: Enrollment) -> Conflict:
+    """The refusal for someone who already holds a seat or a waitlist place."""
     if existing.status == EnrollmentStatus.WAITLISTED.value:
         return Conflict(
             _("You are already on the waitlist (position %(n)d).", n=waitlist_rank(existing) or 0)

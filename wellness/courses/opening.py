@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from wellness.audit.services import record
 from wellness.courses.models import (
@@ -24,6 +24,7 @@ from wellness.courses.models import (
 )
 from wellness.errors import DomainError
 from wellness.extensions import db
+from wellness.i18n import money
 
 #: Filter values for "open for us".
 OPEN, NOT_OPEN = "open", "not_open"
@@ -40,6 +41,20 @@ class OfferingRow:
     @property
     def certified(self) -> bool:
         return self.course.certified_for(self.offering.starts_on, self.offering.ends_on)
+
+
+def _rows(employer_id: int) -> Select[Offering, Course, Provider, OfferingEmployer]:
+    """Offerings with course, provider and this employer's link (never another employer's)."""
+    return (
+        select(Offering, Course, Provider, OfferingEmployer)
+        .join(Course, Course.id == Offering.course_id)
+        .join(Provider, Provider.id == Course.provider_id)
+        .outerjoin(
+            OfferingEmployer,
+            (OfferingEmployer.offering_id == Offering.id)
+            & (OfferingEmployer.employer_id == employer_id),
+        )
+    )
 
 
 def is_current(offering: Offering, today: date) -> bool:
@@ -59,14 +74,7 @@ def list_offerings(
     employers' links are never joined.
     """
     query = (
-        select(Offering, Course, Provider, OfferingEmployer)
-        .join(Course, Course.id == Offering.course_id)
-        .join(Provider, Provider.id == Course.provider_id)
-        .outerjoin(
-            OfferingEmployer,
-            (OfferingEmployer.offering_id == Offering.id)
-            & (OfferingEmployer.employer_id == employer_id),
-        )
+        _rows(employer_id)
         .where(Offering.status == OfferingStatus.PUBLISHED.value, Offering.ends_on >= today)
         .order_by(Offering.starts_on, Course.title, Offering.id)
     )
@@ -82,17 +90,7 @@ def list_offerings(
 def get_row(employer_id: int, offering_id: int, today: date) -> OfferingRow | None:
     """One offering as this employer sees it: current published offerings, and any offering
     the employer has opened (so it can still close it)."""
-    row = db.session.execute(
-        select(Offering, Course, Provider, OfferingEmployer)
-        .join(Course, Course.id == Offering.course_id)
-        .join(Provider, Provider.id == Course.provider_id)
-        .outerjoin(
-            OfferingEmployer,
-            (OfferingEmployer.offering_id == Offering.id)
-            & (OfferingEmployer.employer_id == employer_id),
-        )
-        .where(Offering.id == offering_id)
-    ).first()
+    row = db.session.execute(_rows(employer_id).where(Offering.id == offering_id)).first()
     if row is None:
         return None
     found = OfferingRow(*row)
@@ -105,8 +103,6 @@ def _check_subsidy(offering: Offering, subsidy_cents: int) -> None:
     if subsidy_cents < 0:
         raise DomainError(_("The subsidy cannot be negative."))
     if subsidy_cents > offering.price_cents:
-        from wellness.i18n import money
-
         raise DomainError(
             _(
                 "The subsidy cannot be higher than the price of %(price)s per participant.",

@@ -6,7 +6,6 @@ Every lookup is scoped to the logged-in provider; another provider's course or o
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -34,17 +33,10 @@ from wellness.courses.models import Course, Offering, OfferingStatus
 from wellness.db import utcnow
 from wellness.errors import DomainError
 from wellness.extensions import db
-from wellness.forms import form_status
+from wellness.forms import form_status, to_cents
+from wellness.i18n import local_today
 
 provider_bp = Blueprint("provider", __name__, url_prefix="/provider")
-
-
-def _today() -> date:
-    return authoring.utc_to_local(utcnow()).date()
-
-
-def _cents(amount: Decimal | None) -> int:
-    return int((amount or Decimal(0)) * 100)
 
 
 def _show_error(form: FlaskForm, exc: DomainError) -> None:
@@ -85,7 +77,7 @@ def index() -> ResponseReturnValue:
         .where(Course.provider_id == provider_id)
         .order_by(Offering.starts_on.desc())
     ).all()
-    today = _today()
+    today = local_today(utcnow())
     return render_template(
         "provider/index.html",
         courses=courses,
@@ -112,7 +104,7 @@ def _course_data(form: CourseForm) -> authoring.CourseData:
         certified_until=form.certified_until.data,
         attendance_threshold_pct=int(form.attendance_threshold_pct.data or 0),
         default_capacity=int(form.default_capacity.data or 0),
-        default_price_cents=_cents(form.default_price_eur.data),
+        default_price_cents=to_cents(form.default_price_eur.data),
     )
 
 
@@ -155,7 +147,7 @@ def course_edit(course_id: int) -> ResponseReturnValue:
         form=form,
         course=course,
         offerings=offerings,
-        expires_in=authoring.certification_expires_in(course, _today()),
+        expires_in=authoring.certification_expires_in(course, local_today(utcnow())),
         certified=authoring.offering_certified,
     ), form_status()
 
@@ -166,7 +158,7 @@ def course_edit(course_id: int) -> ResponseReturnValue:
 def _offering_data(form: OfferingForm) -> authoring.OfferingData:
     return authoring.OfferingData(
         capacity=int(form.capacity.data or 0),
-        price_cents=_cents(form.price_eur.data),
+        price_cents=to_cents(form.price_eur.data),
         format=form.format.data or "",
         instructor_name=form.instructor_name.data,
         location=form.location.data,
@@ -216,7 +208,7 @@ def offering_new(course_id: int) -> ResponseReturnValue:
         "provider/offering_new.html",
         form=form,
         course=course,
-        expires_in=authoring.certification_expires_in(course, _today()),
+        expires_in=authoring.certification_expires_in(course, local_today(utcnow())),
     ), form_status()
 
 

@@ -3,7 +3,6 @@ enrol in, and the subsidy the employer pays per participant."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -19,17 +18,10 @@ from wellness.courses.forms import FIELDS_OF_ACTION, CloseOfferingForm, SubsidyF
 from wellness.db import utcnow
 from wellness.errors import DomainError
 from wellness.extensions import db
-from wellness.forms import form_status
+from wellness.forms import form_status, to_cents
+from wellness.i18n import local_today
 
 bp = Blueprint("admin_offerings", __name__, url_prefix="/admin/offerings")
-
-
-def _today() -> date:
-    return utc_to_local(utcnow()).date()
-
-
-def _cents(amount: Decimal | None) -> int:
-    return int((amount or Decimal(0)) * 100)
 
 
 @bp.route("/")
@@ -38,7 +30,10 @@ def index() -> ResponseReturnValue:
     field = request.args.get("field", "")[:20]
     shown = request.args.get("open", "")[:20]
     rows = opening.list_offerings(
-        current_employer_id(), _today(), field_of_action=field or None, open_filter=shown or None
+        current_employer_id(),
+        local_today(utcnow()),
+        field_of_action=field or None,
+        open_filter=shown or None,
     )
     return render_template(
         "admin/offerings.html",
@@ -53,7 +48,7 @@ def index() -> ResponseReturnValue:
 @allow(Role.ADMIN)
 def detail(offering_id: int) -> ResponseReturnValue:
     employer_id = current_employer_id()
-    today = _today()
+    today = local_today(utcnow())
     row = opening.get_row(employer_id, offering_id, today)
     if row is None:
         abort(404)
@@ -64,7 +59,7 @@ def detail(offering_id: int) -> ResponseReturnValue:
     submitted = request.form.get("form") if request.method == "POST" else None
     try:
         if submitted == "subsidy" and form.validate_on_submit():
-            cents = _cents(form.subsidy_eur.data)
+            cents = to_cents(form.subsidy_eur.data)
             if row.link is None:
                 opening.open_offering(employer_id, row.offering, cents, today, user().id)
                 message = _("The offering is now open for your employees.")

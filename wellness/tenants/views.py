@@ -16,7 +16,7 @@ from wellness.auth.models import Role, User
 from wellness.courses.models import Provider
 from wellness.errors import DomainError
 from wellness.extensions import db
-from wellness.forms import form_status
+from wellness.forms import form_status, to_cents
 from wellness.tenants import services
 from wellness.tenants.forms import (
     DepartmentForm,
@@ -119,7 +119,7 @@ def settings() -> ResponseReturnValue:
             k_participation=int(form.k_participation.data or 0),
             k_health=int(form.k_health.data or 0),
             dp_enabled=bool(form.dp_enabled.data),
-            budget_per_employee_cents=int((form.budget_eur.data or Decimal(0)) * 100),
+            budget_per_employee_cents=to_cents(form.budget_eur.data),
             retention_months=int(form.retention_months.data or 0),
             password_login_enabled=bool(form.password_login_enabled.data),
         )
