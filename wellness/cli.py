@@ -9,7 +9,6 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -21,7 +20,7 @@ from wellness.auth.models import Role
 from wellness.courses.models import Provider
 from wellness.errors import DomainError
 from wellness.extensions import db
-from wellness.i18n import DEFAULT_TIMEZONE
+from wellness.i18n import BERLIN
 from wellness.tenants.models import Employer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +174,7 @@ def _parse_now(value: str | None) -> datetime | None:
             "use ISO 8601, e.g. 2026-03-01T18:00+01:00", param_hint="--now"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+        parsed = parsed.replace(tzinfo=BERLIN)
     return parsed
 
 

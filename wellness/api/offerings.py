@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from wellness.api import bp, params
@@ -22,7 +23,7 @@ from wellness.tenants.models import Employee
 def _employee() -> Employee:
     employee = user().employee
     if employee is None:
-        raise DomainError("Your account has no employee record.")
+        raise DomainError(_("Your account has no employee record."))
     return employee
 
 

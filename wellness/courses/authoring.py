@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -38,8 +37,9 @@ from wellness.courses.models import (
 from wellness.db import apply_changes, utcnow
 from wellness.errors import DomainError
 from wellness.extensions import db
+from wellness.i18n import BERLIN
+from wellness.notifications import course_mails
 
-BERLIN = ZoneInfo("Europe/Berlin")
 LANGUAGES = ("de", "en")
 #: A ZPP certification is valid for three years (PRODUCT.md).
 CERTIFICATION_YEARS = 3
@@ -642,8 +642,6 @@ def remove_session(offering: Offering, session_id: int, actor_id: int | None) ->
 def cancel_offering(offering: Offering, actor_id: int | None) -> int:
     """Cancel the offering: everyone enrolled or waiting is cancelled and informed, and the
     seats are released. Returns the number of enrollments cancelled."""
-    from wellness.notifications import course_mails
-
     _refuse_if_cancelled(offering)
     # Lock the offering row (PostgreSQL) so no enrollment slips in while we cancel.
     db.session.execute(select(Offering.id).where(Offering.id == offering.id).with_for_update())

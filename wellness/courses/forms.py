@@ -22,8 +22,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from wellness.courses.authoring import BERLIN, MAX_CAPACITY, MAX_SESSIONS
+from wellness.courses.authoring import MAX_CAPACITY, MAX_SESSIONS
 from wellness.forms import LocalizedDecimalField
+from wellness.i18n import BERLIN
 
 COURSE_LANGUAGES = [SelectChoice("de", _l("German")), SelectChoice("en", _l("English"))]
 FIELDS_OF_ACTION = [

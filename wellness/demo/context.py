@@ -8,16 +8,15 @@ import string
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
 from wellness.auth.models import User
 from wellness.courses.models import Course, Offering
 from wellness.extensions import db
+from wellness.i18n import BERLIN
 from wellness.tenants.models import Employee, Employer
 
-BERLIN = ZoneInfo("Europe/Berlin")
 #: No 0/O or 1/I: codes are read aloud and typed from paper.
 CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1I")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -24,7 +23,7 @@ from wellness.courses.models import (
 )
 from wellness.db import utcnow
 from wellness.extensions import db
-from wellness.i18n import DEFAULT_TIMEZONE
+from wellness.i18n import BERLIN, local_today
 from wellness.notifications import course_mails
 from wellness.notifications.models import OutboundMail
 from wellness.tenants.models import Employee
@@ -42,10 +41,9 @@ class ReminderRun:
 
 def tomorrow_window(now: datetime) -> tuple[datetime, datetime]:
     """Start and end (UTC) of the calendar day after ``now`` in Europe/Berlin."""
-    zone = ZoneInfo(DEFAULT_TIMEZONE)
-    today = now.astimezone(zone).date()
-    start = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone)
-    end = datetime.combine(today + timedelta(days=2), time(), tzinfo=zone)
+    today = local_today(now)
+    start = datetime.combine(today + timedelta(days=1), time(), tzinfo=BERLIN)
+    end = datetime.combine(today + timedelta(days=2), time(), tzinfo=BERLIN)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
