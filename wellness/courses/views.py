@@ -15,6 +15,7 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from wellness.auth.guards import allow, current_provider_id, user
 from wellness.auth.models import Role
@@ -75,6 +76,7 @@ def index() -> ResponseReturnValue:
         select(Offering)
         .join(Course)
         .where(Course.provider_id == provider_id)
+        .options(contains_eager(Offering.course))
         .order_by(Offering.starts_on.desc())
     ).all()
     today = local_today(utcnow())

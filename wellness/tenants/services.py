@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from wellness.audit.services import record
 from wellness.auth.models import User
@@ -178,6 +179,9 @@ def list_employees(
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = db.session.execute(
-        base.order_by(User.name, Employee.id).offset((page - 1) * per_page).limit(per_page)
+        base.options(selectinload(Employee.department), selectinload(Employee.site))
+        .order_by(User.name, Employee.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     ).all()
     return EmployeePage(rows=list(rows), total=total, page=page, pages=pages)
