@@ -17,9 +17,11 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from wellness.courses.budget import Quote, quote
 from wellness.courses.models import (
+    Course,
     CourseSession,
     Enrollment,
     EnrollmentStatus,
@@ -37,6 +39,8 @@ from wellness.tenants.models import Employee
 #: Characters of participant codes: no 0/O or 1/I, so codes survive being typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ACTIVE = (EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value)
+#: The course and provider come with the offering: every mail and answer names them.
+_WITH_COURSE = joinedload(Offering.course).joinedload(Course.provider)
 
 
 class EnrollmentRefused(DomainError):
@@ -51,6 +55,7 @@ def open_link(employee: Employee, offering_id: int) -> tuple[Offering, OfferingE
         select(Offering, OfferingEmployer)
         .join(OfferingEmployer, OfferingEmployer.offering_id == Offering.id)
         .where(Offering.id == offering_id, OfferingEmployer.employer_id == employee.employer_id)
+        .options(_WITH_COURSE)
     ).first()
     if row is None:
         raise NotFound(_("This course offering does not exist or is not offered to you."))
@@ -105,9 +110,9 @@ def cancellation_deadline(offering: Offering) -> datetime | None:
 
 def find_enrollment(employee: Employee, offering_id: int) -> Enrollment | None:
     return db.session.scalar(
-        select(Enrollment).where(
-            Enrollment.offering_id == offering_id, Enrollment.employee_id == employee.id
-        )
+        select(Enrollment)
+        .where(Enrollment.offering_id == offering_id, Enrollment.employee_id == employee.id)
+        .options(joinedload(Enrollment.offering).options(_WITH_COURSE))
     )
 
 
@@ -256,7 +261,9 @@ def _current_subsidy(enrollment: Enrollment) -> int:
 def _seat(enrollment: Enrollment, employee: Employee, offering: Offering, subsidy: int) -> None:
     """Mark the enrollment as holding a seat and bind the employer's share to the budget."""
     # Serialise budget decisions per person (PostgreSQL row lock; SQLite holds the write lock).
-    db.session.execute(select(Employee.id).where(Employee.id == employee.id).with_for_update())
+    # No autoflush: the enrollment's changes are written once, with its new status.
+    with db.session.no_autoflush:
+        db.session.execute(select(Employee.id).where(Employee.id == employee.id).with_for_update())
     enrollment.status = EnrollmentStatus.ENROLLED.value
     enrollment.waitlist_position = None
     _price(enrollment, quote(employee, offering, subsidy, excluding=enrollment.id))

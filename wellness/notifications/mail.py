@@ -10,14 +10,16 @@ queued it: the enrollment is committed before delivery starts.
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
 
 from flask import Response, current_app, g, has_request_context
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from wellness.db import utcnow
 from wellness.extensions import db
@@ -42,8 +44,10 @@ BATCH_LIMIT = 200
 Attachment = tuple[str, str, str]
 
 
-def _existing(dedupe_key: str) -> OutboundMail | None:
-    return db.session.scalar(select(OutboundMail).where(OutboundMail.dedupe_key == dedupe_key))
+def _existing(dedupe_key: str) -> OutboundMail:
+    return db.session.scalars(
+        select(OutboundMail).where(OutboundMail.dedupe_key == dedupe_key)
+    ).one()
 
 
 def queue_mail(
@@ -64,35 +68,43 @@ def queue_mail(
     """
     if has_request_context():
         g.mail_queued = True
-    if dedupe_key is not None:
-        found = _existing(dedupe_key)
-        if found is not None:
-            return found
-    mail = OutboundMail(
-        recipient=recipient,
-        subject=subject,
-        body_text=body,
-        kind=kind,
-        user_id=user_id,
-        dedupe_key=dedupe_key,
-    )
+    values = {
+        "recipient": recipient,
+        "subject": subject,
+        "body_text": body,
+        "kind": kind,
+        "user_id": user_id,
+        "dedupe_key": dedupe_key,
+    }
     if attachment is not None:
-        mail.attachment_filename, mail.attachment_content_type, mail.attachment_body = attachment
+        filename, content_type, text = attachment
+        values |= {
+            "attachment_filename": filename,
+            "attachment_content_type": content_type,
+            "attachment_body": text,
+        }
     if dedupe_key is None:
+        mail = OutboundMail(**values)
         db.session.add(mail)
         db.session.flush()
         return mail
-    try:
-        # A savepoint: losing the race to a concurrent insert must not spoil the caller's
-        # transaction (the enrollment it belongs to).
-        with db.session.begin_nested():
-            db.session.add(mail)
-    except IntegrityError:
-        found = _existing(dedupe_key)
-        if found is None:
-            raise
-        return found
-    return mail
+    # One statement, no savepoint: an earlier or concurrent mail with the same key wins (the
+    # database waits for a concurrent insert to commit or roll back), and this transaction,
+    # the enrollment the mail belongs to, goes on either way.
+    queued = db.session.scalars(
+        _dialect_insert()(OutboundMail)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[OutboundMail.dedupe_key])
+        .returning(OutboundMail)
+    ).first()
+    return queued or _existing(dedupe_key)
+
+
+def _dialect_insert() -> Callable[..., Any]:
+    """``INSERT ... ON CONFLICT`` exists in both databases, in each dialect's own module."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def _message(mail: OutboundMail) -> EmailMessage:
