@@ -124,6 +124,9 @@ def readyz() -> ResponseReturnValue:
 
 def register_web(app: Flask) -> None:
     from wellness.api import bp as api_bp
+    from wellness.attendance.certificate_views import certificates_bp
+    from wellness.attendance.roster_views import roster_bp
+    from wellness.attendance.upload_views import upload_bp
     from wellness.auth.views import bp as auth_bp
     from wellness.courses.calendar_views import calendar_bp
     from wellness.courses.employee_views import bp as courses_bp
@@ -146,6 +149,9 @@ def register_web(app: Flask) -> None:
         outbox_bp,
         calendar_bp,
         courses_bp,
+        roster_bp,
+        upload_bp,
+        certificates_bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)

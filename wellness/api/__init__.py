@@ -28,4 +28,4 @@ def protect_cookie_sessions() -> None:
 
 csrf.exempt(bp)
 
-from wellness.api import offerings  # noqa: E402,F401  (registers the routes)
+from wellness.api import attendance, offerings, provider  # noqa: E402,F401  (registers routes)

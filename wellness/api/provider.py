@@ -1,0 +1,3 @@
+"""Provider endpoints: their offerings and rosters."""
+
+from __future__ import annotations
