@@ -74,6 +74,8 @@ class Settings:
     mail_use_tls: bool
     mail_sender: str
     base_url: str
+    attendance_max_bytes: int = 5 * 1024 * 1024
+    attendance_max_rows: int = 200_000
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -108,6 +110,11 @@ class Settings:
             "PASSWORD_HASH_METHOD": "scrypt",
             #: Per-IP throttle on sign-in and reset requests (Flask-Limiter syntax).
             "LOGIN_RATE_LIMIT": "10 per minute;100 per hour",
+            #: Per-IP throttle on the public certificate check (guessing verification codes).
+            "VERIFY_RATE_LIMIT": "20 per minute;200 per hour",
+            #: Attendance files: largest upload and most data rows accepted.
+            "ATTENDANCE_MAX_BYTES": self.attendance_max_bytes,
+            "ATTENDANCE_MAX_ROWS": self.attendance_max_rows,
             **self.extra,
         }
 
@@ -150,6 +157,16 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         problems.append(str(exc))
         mail_port = 25
 
+    limits: dict[str, int] = {}
+    for name, default in (
+        ("ATTENDANCE_MAX_BYTES", 5 * 1024 * 1024),
+        ("ATTENDANCE_MAX_ROWS", 200_000),
+    ):
+        try:
+            limits[name.lower()] = _int(env, name, default)
+        except ConfigError as exc:
+            problems.append(str(exc))
+
     if problems:
         raise ConfigError("Unsafe or invalid configuration:\n- " + "\n- ".join(problems))
 
@@ -165,4 +182,6 @@ def load_settings(instance_path: Path, environ: dict[str, str] | None = None) ->
         mail_use_tls=_bool(env.get("MAIL_USE_TLS")),
         mail_sender=env.get("MAIL_SENDER", "wellness <no-reply@wellness.example>"),
         base_url=base_url,
+        attendance_max_bytes=limits.get("attendance_max_bytes", 0),
+        attendance_max_rows=limits.get("attendance_max_rows", 0),
     )

@@ -12,10 +12,16 @@ from flask_limiter.util import get_remote_address
 
 #: Endpoints that take guesses at secrets: throttled per IP, on top of the account lockout.
 CREDENTIAL_ENDPOINTS = ("auth.login", "auth.forgot_password", "auth.reset_password")
+#: Public certificate checks: a code is the only secret, so guessing is throttled per IP.
+VERIFY_ENDPOINTS = ("certificates.verify_form", "certificates.verify")
 
 
 def _credential_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _verify_limit() -> str:
+    return str(current_app.config["VERIFY_RATE_LIMIT"])
 
 
 def init_rate_limits(app: Flask) -> Limiter:
@@ -23,6 +29,12 @@ def init_rate_limits(app: Flask) -> Limiter:
     for endpoint in CREDENTIAL_ENDPOINTS:
         view = app.view_functions[endpoint]
         limited = limiter.limit(_credential_limit, methods=["POST"])(view)
+        app.view_functions[endpoint] = limited  # type: ignore[assignment]
+    # One shared budget for the form and the code page: redirecting from one to the other
+    # must not double what a guesser gets.
+    verify_limit = limiter.shared_limit(_verify_limit, scope="certificate-verify", methods=["GET"])
+    for endpoint in VERIFY_ENDPOINTS:
+        limited = verify_limit(app.view_functions[endpoint])
         app.view_functions[endpoint] = limited  # type: ignore[assignment]
     # Flask-Limiter only holds weak references to itself; the app keeps it alive.
     app.extensions["wellness_limiter"] = limiter

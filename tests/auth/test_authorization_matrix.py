@@ -48,7 +48,7 @@ PAGES: dict[str, set[str]] = {
 }
 #: Dash's machinery: XHR answers 401/403, never a redirect.
 DASH_XHR = ["/hr/_dash-layout", "/hr/_dash-dependencies", "/hr/_reload-hash"]
-PUBLIC = ["/login", "/password/forgot", "/healthz", "/readyz"]
+PUBLIC = ["/login", "/password/forgot", "/healthz", "/readyz", "/verify"]
 
 #: Every rule in the URL map, to notice routes added without a matrix entry.
 KNOWN_RULES = {
@@ -99,6 +99,17 @@ KNOWN_RULES = {
     "/provider/courses/<int:course_id>/offerings/new",
     "/provider/courses/new",
     "/provider/offerings/<int:offering_id>",
+    "/provider/offerings/<int:offering_id>/participants",
+    "/provider/offerings/<int:offering_id>/roster.csv",
+    "/provider/offerings/<int:offering_id>/roster.xlsx",
+    "/provider/offerings/<int:offering_id>/attendance",
+    "/api/v1/provider/offerings",
+    "/api/v1/provider/offerings/<int:offering_id>/roster.csv",
+    "/api/v1/provider/offerings/<int:offering_id>/roster.xlsx",
+    "/api/v1/provider/offerings/<int:offering_id>/attendance",
+    "/me/courses/<int:enrollment_id>/certificate.pdf",
+    "/verify",
+    "/verify/<code>",
 }
 
 
@@ -271,6 +282,12 @@ OBJECT_PAGES: dict[str, set[str]] = {
     # own subsidy, tests/courses/test_opening.py).
     "/admin/offerings/{offering}": {ADMIN, "other_admin"},
     "/provider/offerings/{offering}": {PROVIDER},
+    "/provider/offerings/{offering}/participants": {PROVIDER},
+    "/provider/offerings/{offering}/roster.csv": {PROVIDER},
+    "/provider/offerings/{offering}/roster.xlsx": {PROVIDER},
+    "/provider/offerings/{offering}/attendance": {PROVIDER},
+    "/api/v1/provider/offerings/{offering}/roster.csv": {PROVIDER},
+    "/api/v1/provider/offerings/{offering}/roster.xlsx": {PROVIDER},
     "/provider/courses/{course}": {PROVIDER},
     "/provider/courses/{course}/offerings/new": {PROVIDER},
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wellness.courses.models import CourseSession, Enrollment, Offering
@@ -109,3 +109,21 @@ class Certificate(Base):
     revoked_at: Mapped[datetime | None]
 
     enrollment: Mapped[Enrollment] = relationship()
+
+
+class AttendanceDraft(Base):
+    """An uploaded file between its preview and the provider's confirmation.
+
+    Kept in the database, not on a local disk, so the confirmation may reach any app server.
+    Confirmed or abandoned drafts are deleted (abandoned ones after a day).
+    """
+
+    __tablename__ = "attendance_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(43), unique=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

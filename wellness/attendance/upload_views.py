@@ -1,7 +1,116 @@
-"""Provider pages: attendance upload, preview and confirmation."""
+"""Provider pages: attendance upload, preview of every change and error, confirmation."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from wellness.attendance import drafts
+from wellness.attendance.importer import Report, import_attendance
+from wellness.attendance.models import AttendanceDraft, AttendanceUpload
+from wellness.auth.guards import allow, current_provider_id, user
+from wellness.auth.models import Role, User
+from wellness.courses import authoring
+from wellness.courses.models import Offering
+from wellness.extensions import db
 
 upload_bp = Blueprint("attendance", __name__, url_prefix="/provider")
+
+
+def _offering_or_404(offering_id: int) -> Offering:
+    offering = authoring.get_offering(current_provider_id(), offering_id)
+    if offering is None:
+        abort(404)
+    return offering
+
+
+@upload_bp.route("/offerings/<int:offering_id>/attendance", methods=["GET", "POST"])
+@allow(Role.PROVIDER)
+def upload(offering_id: int) -> ResponseReturnValue:
+    """Upload → preview (nothing stored) → confirm (stored) or discard."""
+    offering = _offering_or_404(offering_id)
+    step = request.form.get("step") if request.method == "POST" else None
+    if step == "preview":
+        return _preview(offering)
+    if step in ("confirm", "discard"):
+        draft = drafts.find(request.form.get("token", ""), offering.id, user().id)
+        if draft is None:
+            flash(_("This preview has expired. Please upload the file again."), "error")
+            return redirect(url_for("attendance.upload", offering_id=offering.id))
+        if step == "discard":
+            drafts.discard(draft)
+            db.session.commit()
+            flash(_("The upload was discarded; nothing was stored."), "success")
+            return redirect(url_for("attendance.upload", offering_id=offering.id))
+        return _confirm(offering, draft)
+    if step is not None:
+        abort(400)
+    return _page(offering)
+
+
+def _preview(offering: Offering) -> ResponseReturnValue:
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        return _page(offering, problem=_("Please choose a file to upload.")), 422
+    report = import_attendance(
+        offering, sent.stream, filename=sent.filename, actor_id=user().id, dry_run=True
+    )
+    db.session.rollback()
+    token = None
+    if report.ok:
+        token = drafts.save(offering.id, user().id, sent.filename, sent.stream)
+        db.session.commit()
+    return _page(offering, report=report, token=token, filename=sent.filename), (
+        200 if report.ok else 422
+    )
+
+
+def _confirm(offering: Offering, draft: AttendanceDraft) -> ResponseReturnValue:
+    filename = draft.filename
+    report = import_attendance(
+        offering, drafts.content(draft), filename=filename, actor_id=user().id, dry_run=False
+    )
+    if not report.ok:  # the offering changed since the preview
+        db.session.rollback()
+        return _page(offering, report=report, filename=filename), 422
+    drafts.discard(draft)
+    db.session.commit()
+    flash(
+        _(
+            "Attendance stored: %(created)d new, %(changed)d corrected, %(unchanged)d unchanged.",
+            created=report.created,
+            changed=report.changed,
+            unchanged=report.unchanged,
+        ),
+        "success",
+    )
+    return redirect(url_for("roster.participants", offering_id=offering.id))
+
+
+def _page(
+    offering: Offering,
+    *,
+    report: Report | None = None,
+    token: str | None = None,
+    filename: str | None = None,
+    problem: str | None = None,
+) -> str:
+    history = db.session.execute(
+        select(AttendanceUpload, User.name)
+        .outerjoin(User, User.id == AttendanceUpload.uploaded_by_id)
+        .where(AttendanceUpload.offering_id == offering.id)
+        .order_by(AttendanceUpload.created_at.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "attendance/upload.html",
+        offering=offering,
+        course=offering.course,
+        report=report,
+        token=token,
+        filename=filename,
+        problem=problem,
+        history=history,
+    )

@@ -26,6 +26,11 @@ ACTION_LABELS: dict[str, LazyString] = {
     "admin.offering_closed": _l("Offering closed for new enrollments"),
     "admin.subsidy_changed": _l("Employer subsidy changed"),
     "employee.calendar_token_rotated": _l("Calendar address renewed"),
+    "attendance.uploaded": _l("Attendance uploaded"),
+    "attendance.certificate_issued": _l("Participation certificate issued"),
+    "attendance.certificate_updated": _l("Participation certificate corrected"),
+    "attendance.certificate_revoked": _l("Participation certificate revoked"),
+    "attendance.certificate_restored": _l("Participation certificate valid again"),
 }
 
 

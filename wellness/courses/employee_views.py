@@ -19,6 +19,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from wellness.attendance.completion import Presence, presence_of, valid_certificates
+from wellness.attendance.models import Certificate
 from wellness.auth.guards import allow, user
 from wellness.auth.models import Role
 from wellness.courses import catalog, enrollment
@@ -257,6 +259,10 @@ class MyCourse:
     #: Place on the waitlist (1 = next to get a seat), for waitlisted enrollments.
     rank: int | None
     sessions: list[SessionRow]
+    #: Sessions attended of all, once the provider has recorded any attendance.
+    presence: Presence | None = None
+    #: The participation certificate, when issued and not revoked.
+    certificate: Certificate | None = None
 
     @property
     def offering(self) -> Offering:
@@ -290,11 +296,19 @@ def mine() -> ResponseReturnValue:
             .selectinload(Course.provider),
         )
     ).all()
+    seated = [
+        item.id
+        for item in found
+        if item.status == EnrollmentStatus.ENROLLED.value and item.offering.starts_on <= today
+    ]
+    presence, certificates = presence_of(seated), valid_certificates(seated)
     rows = [
         MyCourse(
             enrollment=item,
             rank=enrollment.waitlist_rank(item),
             sessions=_session_rows(item.offering, now),
+            presence=presence.get(item.id),
+            certificate=certificates.get(item.id),
         )
         for item in found
     ]

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
+from wellness.attendance import roster
 from wellness.auth.guards import allow, current_provider_id, user
 from wellness.auth.models import Role
 from wellness.courses import authoring
@@ -85,6 +86,7 @@ def index() -> ResponseReturnValue:
         courses=courses,
         offerings=offerings,
         expiry={c.id: authoring.certification_expires_in(c, today) for c in courses},
+        counts=roster.enrollment_counts([o.id for o in offerings]),
         certified=authoring.offering_certified,
     )
 

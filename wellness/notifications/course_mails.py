@@ -1,4 +1,5 @@
-"""Mails about enrollments: confirmation, waitlist, promotion, cancellations and reminders.
+"""Mails about enrollments: confirmation, waitlist, promotion, cancellations, reminders and the
+participation certificate.
 
 The enrollment service calls these inside its transaction; they only queue (see
 :func:`~wellness.notifications.mail.queue_mail`), so a mail problem can never undo or block an
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,9 @@ from wellness.courses.waitlist import waitlist_rank
 from wellness.i18n import DEFAULT_TIMEZONE, locale_for, money
 from wellness.notifications.mail import Attachment, queue_mail
 from wellness.notifications.models import OutboundMail
+
+if TYPE_CHECKING:
+    from wellness.attendance.models import Certificate
 
 
 @dataclass(frozen=True)
@@ -350,3 +354,30 @@ def session_reminder(enrollment: Enrollment, session: CourseSession) -> Outbound
         return _("Tomorrow: %(course)s", course=title), lines
 
     return _send(enrollment, "session_reminder", f"reminder:{enrollment.id}:{session.id}", compose)
+
+
+def certificate_ready(certificate: Certificate) -> OutboundMail | None:
+    """The course is completed: where to download the certificate. Once per certificate, even
+    when a correction revokes and restores it; the PDF itself stays behind the sign-in."""
+    enrollment = certificate.enrollment
+
+    def compose(reader: Reader, title: str) -> tuple[str, list[str]]:
+        lines = [
+            _(
+                'you have completed "%(course)s": you attended %(attended)d of %(total)d '
+                "sessions. Your participation certificate is ready.",
+                course=title,
+                attended=certificate.sessions_attended,
+                total=certificate.sessions_total,
+            ),
+            _(
+                "Many statutory health insurers reimburse part of the course fee when you send "
+                "them the certificate."
+            ),
+        ]
+        overview = link("courses.mine")
+        if overview:
+            lines += ["", _("Download it under My courses: %(link)s", link=overview)]
+        return _("Your participation certificate: %(course)s", course=title), lines
+
+    return _send(enrollment, "certificate_ready", f"certificate:{certificate.id}:ready", compose)
