@@ -13,6 +13,7 @@ STAMP := $(VENV)/.installed
 BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+IMPORT_BENCH_ARGS ?=
 PO_FILES := $(wildcard wellness/translations/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
@@ -60,9 +61,9 @@ translations: install
 	$(BIN)/pybabel --quiet update -i $(VENV)/messages.pot -d wellness/translations --no-fuzzy-matching
 
 # Requests/s and p50/p99 of the catalog and enrollment APIs against /healthz and /readyz, under
-# gunicorn on a throw-away PostgreSQL database (benchmarks/README.md). Needs wrk and PostgreSQL
-# on 127.0.0.1:5432 (user postgres; BENCH_ARGS='--pg URL' for another). Takes about 4 minutes;
-# never part of `make test` or CI.
+# gunicorn on a throw-away PostgreSQL database, then a 100,000-row attendance import against a
+# bare COPY (benchmarks/README.md). Needs wrk and PostgreSQL on 127.0.0.1:5432 (user postgres;
+# BENCH_ARGS='--pg URL' for another). Takes about 5 minutes; never part of `make test` or CI.
 .PHONY: bench
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -70,6 +71,7 @@ bench: install
 		echo "  Debian/Ubuntu: sudo apt-get install -y wrk    macOS: brew install wrk" >&2; \
 		exit 2; }
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/attendance_import.py $(IMPORT_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

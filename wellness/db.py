@@ -5,10 +5,11 @@ Constraint names follow one convention so Alembic's batch mode on SQLite can fin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -58,3 +59,26 @@ def apply_changes(row: object, values: Mapping[str, object]) -> list[str]:
     for name in changed:
         setattr(row, name, values[name])
     return changed
+
+
+def copy_rows(model: type[Base], columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Insert many rows in the current transaction: ``COPY`` on PostgreSQL, else executemany.
+
+    For bulk writes (attendance imports): COPY is several times faster than INSERT. It sees no
+    Python-side column defaults, so pass every non-null column. Values go as they are; datetimes
+    must be timezone-aware UTC (what :class:`UTCDateTime` stores).
+    """
+    from wellness.extensions import db  # the extension imports models defined with this module
+
+    table: Table = model.__table__  # type: ignore[assignment]
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        batch = [dict(zip(columns, row, strict=True)) for row in rows]
+        if batch:
+            connection.execute(table.insert(), batch)
+        return
+    names = ", ".join(f'"{name}"' for name in columns)
+    raw: Any = connection.connection.driver_connection  # psycopg's own connection
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)

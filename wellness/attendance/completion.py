@@ -237,27 +237,28 @@ def settle(
     total = len(sessions)
     threshold = offering.course.attendance_threshold_pct
     presence = presence_by_enrollment(offering_id)
-    enrollments = db.session.scalars(
-        select(Enrollment)
+    # Plain rows first: a large offering has thousands of enrollments, few of which change.
+    enrollments = db.session.execute(
+        select(Enrollment.id, Enrollment.paid_at)
         .where(
             Enrollment.offering_id == offering_id,
             Enrollment.status == EnrollmentStatus.ENROLLED.value,
         )
-        .options(selectinload(Enrollment.employee).selectinload(Employee.user))
         .order_by(Enrollment.id)
     ).all()
     existing = {
         certificate.enrollment_id: certificate
         for certificate in db.session.scalars(
-            select(Certificate).where(
-                Certificate.enrollment_id.in_([enrollment.id for enrollment in enrollments])
-            )
+            select(Certificate)
+            .join(Enrollment, Enrollment.id == Certificate.enrollment_id)
+            .where(Enrollment.offering_id == offering_id)
         )
     }
+    to_issue: dict[int, dict[str, int | bool]] = {}
     for enrollment in enrollments:
         attended = presence.get(enrollment.id, Presence(0, total)).attended
         reached = reaches_threshold(attended, total, threshold)
-        figures = {
+        figures: dict[str, int | bool] = {
             "sessions_attended": attended,
             "sessions_total": total,
             "fee_cents": offering.price_cents,
@@ -267,7 +268,7 @@ def settle(
         certificate = existing.get(enrollment.id)
         if certificate is None:
             if reached:
-                settled.issued.append(_issue(enrollment, offering, figures, now, actor_id))
+                to_issue[enrollment.id] = figures
             continue
         changed = [name for name, value in figures.items() if getattr(certificate, name) != value]
         for name in changed:
@@ -284,6 +285,14 @@ def settle(
             _audit("attendance.certificate_restored", certificate, offering, actor_id)
         elif changed:
             _audit("attendance.certificate_updated", certificate, offering, actor_id)
+    if to_issue:
+        for person in db.session.scalars(
+            select(Enrollment)
+            .where(Enrollment.id.in_(to_issue))
+            .options(selectinload(Enrollment.employee).selectinload(Employee.user))
+            .order_by(Enrollment.id)
+        ):
+            settled.issued.append(_issue(person, offering, to_issue[person.id], now, actor_id))
     db.session.flush()
     return settled
 

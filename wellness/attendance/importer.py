@@ -17,12 +17,13 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import IO, Any
 
 from flask import current_app
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, func, insert, literal, select, update
 
 from wellness.attendance import completion
 from wellness.attendance.files import FileRefused, Table, read_table
@@ -40,7 +41,7 @@ from wellness.attendance.models import Attendance, AttendanceChange, AttendanceU
 from wellness.audit.services import record
 from wellness.auth.models import User
 from wellness.courses.models import Course, CourseSession, Enrollment, EnrollmentStatus, Offering
-from wellness.db import utcnow
+from wellness.db import UTCDateTime, copy_rows, utcnow
 from wellness.extensions import db
 from wellness.i18n import BERLIN
 from wellness.tenants.models import Employee
@@ -170,6 +171,7 @@ class _Offering:
         self.existing: dict[tuple[int, int], str] = {(e, s): status for _i, e, s, status in stored}
         self.attendance_ids: dict[tuple[int, int], int] = {(e, s): i for i, e, s, _st in stored}
         self._session_cache: dict[str, CourseSession | str] = {}
+        self._started = {session.id for session in self.sessions if session.starts_at <= now}
 
     def session_for(self, text: str) -> CourseSession | str:
         """The session a date (and time) names, or why none does."""
@@ -213,7 +215,7 @@ class _Offering:
         return str(format_date(session.starts_at.astimezone(BERLIN), "short"))
 
     def started(self, session: CourseSession) -> bool:
-        return session.starts_at <= self.now
+        return session.id in self._started
 
 
 def import_attendance(
@@ -304,7 +306,7 @@ def _data_rows(
 ) -> Iterator[tuple[int, list[str]]]:
     """Rows with content, padded to the header's width; cells beyond it must be empty."""
     for number, cells in rows:
-        if not any(cell.strip() for cell in cells):
+        if not "".join(cells).strip():
             continue
         report.rows += 1
         if report.rows > max_rows:
@@ -430,7 +432,7 @@ def _status(
     known: _Offering,
     report: Report,
 ) -> str | None:
-    status = MARKS.get(normalize(text))
+    status = _mark(text)
     if status is None:
         report.error(
             number,
@@ -455,6 +457,12 @@ def _status(
         )
         return None
     return status
+
+
+@lru_cache(maxsize=1024)
+def _mark(text: str) -> str | None:
+    """A mark as stored, or ``None``; files repeat a handful of spellings, hence the cache."""
+    return MARKS.get(normalize(text))
 
 
 def _add(
@@ -530,23 +538,48 @@ def _store(
     )
     db.session.add(upload)
     db.session.flush()
+    common = {"upload_id": upload.id, "updated_at": now}
     new = [
-        {"enrollment_id": e, "session_id": s, "status": m.status}
-        for (e, s), m in marks.items()
+        (e, s, mark.status, upload.id, now)
+        for (e, s), mark in marks.items()
         if (e, s) not in known.existing
     ]
-    common = {"upload_id": upload.id, "updated_at": now}
     corrected = [
-        {"id": known.attendance_ids[key], "status": mark.status, **common}
+        (known.attendance_ids[key], known.existing[key], mark.status)
         for key, mark in marks.items()
         if known.existing.get(key) not in (None, mark.status)
     ]
-    if new:
-        db.session.execute(insert(Attendance).values(**common), new)
+    copy_rows(Attendance, ("enrollment_id", "session_id", "status", "upload_id", "updated_at"), new)
+    # The audit trail of new marks, from the rows just written (only they have this upload yet).
+    db.session.execute(
+        insert(AttendanceChange).from_select(
+            ["attendance_id", "upload_id", "changed_by_id", "new_status", "changed_at"],
+            select(
+                Attendance.id,
+                Attendance.upload_id,
+                literal(actor_id, Integer),
+                Attendance.status,
+                literal(now, UTCDateTime()),
+            ).where(Attendance.upload_id == upload.id),
+        )
+    )
     if corrected:
-        db.session.execute(update(Attendance), corrected)  # bulk UPDATE by primary key
-    if new or corrected:
-        _log_changes(marks, known, upload.id, actor_id, now)
+        copy_rows(
+            AttendanceChange,
+            (
+                "attendance_id",
+                "upload_id",
+                "changed_by_id",
+                "old_status",
+                "new_status",
+                "changed_at",
+            ),
+            [(i, upload.id, actor_id, old, new, now) for i, old, new in corrected],
+        )
+        db.session.execute(
+            update(Attendance),  # bulk UPDATE by primary key
+            [{"id": i, "status": new, **common} for i, _old, new in corrected],
+        )
     record(
         "attendance.uploaded",
         actor_id=actor_id,
@@ -562,38 +595,6 @@ def _store(
     )
     completion.settle(offering.id, now, actor_id=actor_id)
     return upload.id
-
-
-def _log_changes(
-    marks: dict[tuple[int, int], _Mark],
-    known: _Offering,
-    upload_id: int,
-    actor_id: int | None,
-    now: datetime,
-) -> None:
-    """The audit trail: one row per created or corrected mark, with the old and new mark."""
-    ids = {
-        (e, s): attendance_id
-        for attendance_id, e, s in db.session.execute(
-            select(Attendance.id, Attendance.enrollment_id, Attendance.session_id).where(
-                Attendance.upload_id == upload_id
-            )
-        )
-    }
-    db.session.execute(
-        insert(AttendanceChange).values(
-            upload_id=upload_id, changed_by_id=actor_id, changed_at=now
-        ),
-        [
-            {
-                "attendance_id": ids[key],
-                "old_status": known.existing.get(key),
-                "new_status": mark.status,
-            }
-            for key, mark in marks.items()
-            if key in ids
-        ],
-    )
 
 
 def _sha256(stream: IO[bytes]) -> str:
