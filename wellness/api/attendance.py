@@ -15,19 +15,17 @@ from flask_babel import gettext as _
 
 from wellness.api import bp, params
 from wellness.attendance.importer import import_attendance
-from wellness.auth.guards import allow, current_provider_id, user
+from wellness.auth.guards import allow, user
 from wellness.auth.models import Role
-from wellness.courses import authoring
-from wellness.errors import DomainError, NotFound
+from wellness.courses.views import own_offering
+from wellness.errors import DomainError
 from wellness.extensions import db
 
 
 @bp.post("/provider/offerings/<int:offering_id>/attendance")
 @allow(Role.PROVIDER)
 def upload_attendance(offering_id: int) -> ResponseReturnValue:
-    offering = authoring.get_offering(current_provider_id(), offering_id)
-    if offering is None:
-        raise NotFound(_("This offering does not exist or is not yours."))
+    offering = own_offering(offering_id)
     dry_run = params.flag("dry_run")
     sent = request.files.get("file")
     if sent is not None:

@@ -16,10 +16,11 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from wellness.api import bp, params
 from wellness.attendance.roster import EnrollmentCounts, enrollment_counts
-from wellness.attendance.roster_views import own_offering, send_roster
+from wellness.attendance.roster_views import send_roster
 from wellness.auth.guards import allow, current_provider_id
 from wellness.auth.models import Role
 from wellness.courses.models import Course, Offering
+from wellness.courses.views import own_offering
 from wellness.extensions import db
 
 

@@ -1,7 +1,7 @@
 """Provider pages: participants of an offering and the roster download.
 
 Offerings are looked up within the logged-in provider's own courses; another provider's
-offering answers 404, as if it did not exist. The JSON API reuses :func:`own_offering` and
+offering answers 404, as if it did not exist. The JSON API reuses
 :func:`send_roster`, so page and API serve the same file.
 """
 
@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, render_template, send_file
 from flask.typing import ResponseReturnValue
 
 from wellness.attendance import roster
-from wellness.auth.guards import allow, current_provider_id
+from wellness.auth.guards import allow
 from wellness.auth.models import Role
-from wellness.courses import authoring
 from wellness.courses.models import Offering
+from wellness.courses.views import own_offering
 
 roster_bp = Blueprint("roster", __name__, url_prefix="/provider")
-
-
-def own_offering(offering_id: int) -> Offering:
-    """The logged-in provider's offering, or 404."""
-    offering = authoring.get_offering(current_provider_id(), offering_id)
-    if offering is None:
-        abort(404)
-    return offering
 
 
 def send_roster(offering: Offering, kind: str) -> ResponseReturnValue:

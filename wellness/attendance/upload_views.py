@@ -10,27 +10,20 @@ from sqlalchemy import select
 from wellness.attendance import drafts
 from wellness.attendance.importer import Report, import_attendance
 from wellness.attendance.models import AttendanceDraft, AttendanceUpload
-from wellness.auth.guards import allow, current_provider_id, user
+from wellness.auth.guards import allow, user
 from wellness.auth.models import Role, User
-from wellness.courses import authoring
 from wellness.courses.models import Offering
+from wellness.courses.views import own_offering
 from wellness.extensions import db
 
 upload_bp = Blueprint("attendance", __name__, url_prefix="/provider")
-
-
-def _offering_or_404(offering_id: int) -> Offering:
-    offering = authoring.get_offering(current_provider_id(), offering_id)
-    if offering is None:
-        abort(404)
-    return offering
 
 
 @upload_bp.route("/offerings/<int:offering_id>/attendance", methods=["GET", "POST"])
 @allow(Role.PROVIDER)
 def upload(offering_id: int) -> ResponseReturnValue:
     """Upload → preview (nothing stored) → confirm (stored) or discard."""
-    offering = _offering_or_404(offering_id)
+    offering = own_offering(offering_id)
     step = request.form.get("step") if request.method == "POST" else None
     if step == "preview":
         return _preview(offering)

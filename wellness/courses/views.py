@@ -59,7 +59,8 @@ def _course_or_404(course_id: int) -> Course:
     return course
 
 
-def _offering_or_404(offering_id: int) -> Offering:
+def own_offering(offering_id: int) -> Offering:
+    """The signed-in provider's offering; 404 for anyone else's, as if it did not exist."""
     offering = authoring.get_offering(current_provider_id(), offering_id)
     if offering is None:
         abort(404)
@@ -233,7 +234,7 @@ def _session_rows(offering: Offering) -> list[dict[str, Any]]:
 @allow(Role.PROVIDER)
 def offering_edit(offering_id: int) -> ResponseReturnValue:
     """One page for an offering: details, sessions (series or single), cancellation."""
-    offering = _offering_or_404(offering_id)
+    offering = own_offering(offering_id)
     submitted = request.form.get("form") if request.method == "POST" else None
     details = OfferingForm(prefix="offering", obj=offering if submitted != "offering" else None)
     if submitted != "offering":
@@ -296,7 +297,7 @@ def offering_edit(offering_id: int) -> ResponseReturnValue:
             submitted or "", details
         )
         _show_error(form, exc)
-        offering = _offering_or_404(offering_id)
+        offering = own_offering(offering_id)
     if submitted not in (None, "offering", "series", "session", "remove", "cancel"):
         abort(400)
     course = offering.course
