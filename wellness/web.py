@@ -131,6 +131,11 @@ def register_web(app: Flask) -> None:
     from wellness.courses.calendar_views import calendar_bp
     from wellness.courses.employee_views import bp as courses_bp
     from wellness.courses.views import provider_bp
+    from wellness.health.checkin_views import checkins_bp
+    from wellness.health.checklist_views import checklists_bp
+    from wellness.health.measure_views import measures_bp
+    from wellness.health.privacy_views import privacy_bp
+    from wellness.health.training_views import training_bp
     from wellness.home import bp as home_bp
     from wellness.notifications.views import bp as outbox_bp
     from wellness.tenants.offering_views import bp as admin_offerings_bp
@@ -152,6 +157,11 @@ def register_web(app: Flask) -> None:
         roster_bp,
         upload_bp,
         certificates_bp,
+        checklists_bp,
+        measures_bp,
+        checkins_bp,
+        training_bp,
+        privacy_bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -28,4 +28,11 @@ def protect_cookie_sessions() -> None:
 
 csrf.exempt(bp)
 
-from wellness.api import attendance, offerings, provider  # noqa: E402,F401  (registers routes)
+from wellness.api import (  # noqa: E402,F401  (registers the routes)
+    attendance,
+    me_checklists,
+    me_health,
+    me_privacy,
+    offerings,
+    provider,
+)

@@ -1,0 +1,3 @@
+"""Employee endpoints: own checklist responses."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Employee endpoints: own pain check-ins and training log."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Employee endpoints: consents, data export, erasure of health data."""
+
+from __future__ import annotations
