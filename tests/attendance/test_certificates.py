@@ -203,13 +203,17 @@ def test_only_enrolled_participants_get_certificates(db, finished, employer, mak
     assert _certificate(db, gone) is None
 
 
-def test_unpaid_fee_is_stated_as_unpaid(db, finished, employer, make_user) -> None:
+def test_an_unrecorded_payment_is_not_confirmed_nor_denied(db, finished, employer, make_user):
     enrollment = _enroll(db, finished, _person(make_user, employer), paid=False)
     _mark(db, enrollment, [P] * 10)
 
     settle(finished.id)
 
-    assert _certificate(db, enrollment).fee_paid is False
+    certificate = _certificate(db, enrollment)
+    assert certificate.fee_paid is False
+    text = _pdf_text(render_certificate(certificate, "en"))
+    assert "Course fee" in text
+    assert "Fee paid" not in text, "a health insurer would read 'no' as unpaid"
 
 
 def test_codes_are_unguessable_and_distinct(db, finished, employer, make_user) -> None:
@@ -329,6 +333,7 @@ def test_pdf_in_english_carries_the_figures(app, db, completed, finished) -> Non
     assert format_date(finished.ends_on, "medium", locale="en") in text
     assert "8 of 10" in text
     assert "150.00 EUR" in text
+    assert "Fee paid" in text, "a recorded payment is confirmed"
     assert "100.00 EUR" in text, "employer subsidy"
     assert "50.00 EUR" in text, "own share"
     issued = completed.issued_at.astimezone(finished.sessions[0].starts_at.tzinfo).date()

@@ -192,7 +192,8 @@ def _rows(stated: CertificateFacts, locale: str) -> list[tuple[str, str]]:
             ),
         ),
         (_("Course fee"), pdf_money(stated.fee_cents, locale)),
-        (_("Fee paid"), _("yes") if stated.fee_paid else _("no")),
+        # Only a recorded payment is confirmed; "no" would read as unpaid to a health insurer.
+        *([(_("Fee paid"), _("yes"))] if stated.fee_paid else []),
         (_("Employer subsidy"), pdf_money(stated.employer_share_cents, locale)),
         (_("Paid by the participant"), pdf_money(stated.own_share_cents, locale)),
         (_("Issued on"), pdf_date(stated.issued_on, locale)),
