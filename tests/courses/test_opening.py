@@ -225,6 +225,35 @@ def test_closing_stops_new_enrollments_but_keeps_existing_ones(
     assert "This offering is not open for your employees." in response.get_data(as_text=True)
 
 
+def test_people_enrolled_in_a_closed_offering_still_see_its_page(
+    app, db, as_admin, make_run, employer, make_user, login
+):
+    offering = make_run()
+    _open(as_admin, offering, "50")
+    person = make_user(Role.EMPLOYEE, employer=employer)
+    colleague = make_user(Role.EMPLOYEE, employer=employer)
+    employee = db.session.scalar(select(Employee).where(Employee.user_id == person.id))
+    db.session.add(
+        Enrollment(
+            offering_id=offering.id,
+            employee_id=employee.id,
+            status="enrolled",
+            participant_code="PX0002",
+            budget_year=TODAY.year,
+        )
+    )
+    db.session.commit()
+    as_admin.post(f"/admin/offerings/{offering.id}", data={"form": "close"})
+
+    enrolled = login(app.test_client(), person)
+    assert enrolled.get(f"/courses/{offering.id}").status_code == 200
+    other = login(app.test_client(), colleague)
+    assert other.get(f"/courses/{offering.id}").status_code == 404
+    assert offering.id not in [
+        item["id"] for item in enrolled.get("/api/v1/offerings").get_json()["items"]
+    ], "closed offerings leave the catalog"
+
+
 @pytest.mark.parametrize("amount", ["150.01", "1000"])
 def test_a_subsidy_above_the_price_is_refused(db, as_admin, make_run, amount):
     offering = make_run(price_cents=15000)

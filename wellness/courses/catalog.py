@@ -95,10 +95,12 @@ CatalogRow = Row[Offering, int, int, datetime | None, str | None]
 CatalogSelect = Select[Offering, int, int, datetime | None, str | None]
 
 
-def _build_base() -> CatalogSelect:
+def _build_base(*, kept_by_enrollment: bool = False) -> CatalogSelect:
     """Published offerings opened to ``:employer_id``, with ``:employee_id``'s own status.
 
-    Built once: composing the subqueries costs more Python time than running the query.
+    With ``kept_by_enrollment``: offerings the employee holds a seat or waitlist place in, even
+    when the employer has closed them since (the subsidy then reads 0). Built once: composing
+    the subqueries costs more Python time than running the query.
     """
     waitlist = (
         select(func.count(Enrollment.id))
@@ -125,23 +127,27 @@ def _build_base() -> CatalogSelect:
         .correlate(Offering)
         .scalar_subquery()
     )
-    return (
-        select(Offering, OfferingEmployer.subsidy_cents, waitlist, first_session, mine)
+    subsidy = func.coalesce(OfferingEmployer.subsidy_cents, 0)
+    query = (
+        select(Offering, subsidy, waitlist, first_session, mine)
         .join(
             OfferingEmployer,
             and_(
                 OfferingEmployer.offering_id == Offering.id,
                 OfferingEmployer.employer_id == bindparam("employer_id"),
             ),
+            isouter=kept_by_enrollment,
         )
         .join(Course, Course.id == Offering.course_id)
         .join(Provider, Provider.id == Course.provider_id)
         .options(contains_eager(Offering.course).contains_eager(Course.provider))
         .where(Offering.status == OfferingStatus.PUBLISHED.value)
     )
+    return query.where(mine.is_not(None)) if kept_by_enrollment else query
 
 
 _BASE = _build_base()
+_KEPT_BY_ENROLLMENT = _build_base(kept_by_enrollment=True)
 
 
 def _viewer(employee: Employee) -> dict[str, int]:
@@ -236,7 +242,12 @@ def _page(query: CatalogSelect, viewer: dict[str, int], page: int, per_page: int
 
 def entry(employee: Employee, offering_id: int, now: datetime | None = None) -> CatalogEntry:
     """One offering as the employee sees it; 404 when it is not offered to them."""
-    row = db.session.execute(_BASE.where(Offering.id == offering_id), _viewer(employee)).first()
+    viewer = _viewer(employee)
+    row = db.session.execute(_BASE.where(Offering.id == offering_id), viewer).first()
+    if row is None:  # closed by the employer since: still theirs to see and cancel
+        row = db.session.execute(
+            _KEPT_BY_ENROLLMENT.where(Offering.id == offering_id), viewer
+        ).first()
     if row is None:
         raise NotFound(_("This course offering does not exist or is not offered to you."))
     return _entry(row, now or utcnow())
