@@ -200,6 +200,31 @@ def send_reminders_command(now_text: str | None) -> None:
         click.echo("MAIL_SERVER is not set: mails stay in the in-app outbox.")
 
 
+@click.command("purge-expired")
+@click.option("--now", "now_text", default=None, help="Pretend it is this time (ISO 8601).")
+@with_appcontext
+def purge_expired_command(now_text: str | None) -> None:
+    """Delete health data older than each employer's retention period (safe to run daily)."""
+    from wellness.health.retention import purge_expired
+
+    results = purge_expired(_parse_now(now_text))
+    db.session.commit()
+    for result in results:
+        counts = result.counts
+        if not counts.total:
+            continue
+        click.echo(
+            f"{result.employer_slug}: kept from {result.cutoff.isoformat()} "
+            f"({result.retention_months} months); deleted {counts.pain_checkins} pain check-ins "
+            f"({counts.pain_scores} scores), {counts.checklist_responses} checklists "
+            f"({counts.checklist_answers} answers), {counts.exercise_logs} training logs "
+            f"({counts.exercise_entries} exercises); "
+            f"{counts.measures_anonymized} measures no longer linked to a person."
+        )
+    total = sum(result.counts.total for result in results)
+    click.echo(f"Employers checked: {len(results)}; rows deleted or unlinked: {total}.")
+
+
 def register_cli(app: Flask) -> None:
     for command in (
         demo_command,
@@ -208,6 +233,7 @@ def register_cli(app: Flask) -> None:
         user_group,
         send_mail_command,
         send_reminders_command,
+        purge_expired_command,
     ):
         app.cli.add_command(command)
 

@@ -5,7 +5,7 @@ Constraint names follow one convention so Alembic's batch mode on SQLite can fin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,3 +82,15 @@ def copy_rows(model: type[Base], columns: Sequence[str], rows: Iterable[Sequence
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def dialect_insert() -> Callable[..., Any]:
+    """``insert`` with ``on_conflict_do_nothing``: both databases have it, each in its own
+    dialect module (for "insert unless a concurrent request already did")."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from wellness.extensions import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from flask import Flask
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from tests.notifications import builders
 from tests.notifications.builders import berlin
 from wellness.auth.models import Role, User
 from wellness.courses.models import EnrollmentStatus, OfferingStatus, Provider
+from wellness.health.checkins import record_checkin
 from wellness.notifications.models import OutboundMail
 from wellness.notifications.reminders import queue_reminders, tomorrow_window
 from wellness.tenants.models import Employee, Employer
@@ -169,3 +171,115 @@ def test_send_reminders_refuses_a_malformed_now(app: Flask) -> None:
 
     assert result.exit_code == 2
     assert "ISO 8601" in result.output
+
+
+# --- Monthly pain check-in reminder -------------------------------------------------------
+
+
+def _pain_reminders(db) -> list[OutboundMail]:  # type: ignore[no-untyped-def]
+    return list(
+        db.session.scalars(
+            select(OutboundMail)
+            .where(OutboundMail.kind == "pain_reminder")
+            .order_by(OutboundMail.id)
+        )
+    )
+
+
+def test_pain_reminder_goes_once_a_month_to_people_who_opted_in(
+    db, make_employer: Callable[..., Employer], make_user: Callable[..., User]
+) -> None:
+    employer = make_employer()
+    wanted = _employee(make_user, employer, locale="en")
+    wanted.pain_reminder_opt_in = True
+    _employee(make_user, employer)  # did not opt in
+    db.session.commit()
+
+    first = queue_reminders(berlin(2026, 4, 1, 6, 0))
+    second = queue_reminders(berlin(2026, 4, 2, 6, 0))
+    next_month = queue_reminders(berlin(2026, 5, 1, 6, 0))
+    db.session.commit()
+
+    assert (first.queued, first.pain_queued, first.already_queued) == (1, 1, 0)
+    assert (second.queued, second.already_queued) == (0, 1)
+    assert next_month.pain_queued == 1
+    april, may = _pain_reminders(db)
+    assert {april.recipient, may.recipient} == {wanted.user.email}
+    assert april.dedupe_key == f"pain-reminder:{wanted.id}:2026-04"
+    assert may.dedupe_key == f"pain-reminder:{wanted.id}:2026-05"
+    assert april.subject == "Your monthly pain check-in"
+    assert "/me/pain\n" in april.body_text
+    assert "switch it off" in april.body_text
+
+
+def test_month_is_the_german_one(
+    db, make_employer: Callable[..., Employer], make_user: Callable[..., User]
+) -> None:
+    employee = _employee(make_user, make_employer())
+    employee.pain_reminder_opt_in = True
+    db.session.commit()
+
+    # 30 April 23:30 UTC is already 1 May in Berlin.
+    queue_reminders(berlin(2026, 5, 1, 1, 30))
+
+    (mail,) = _pain_reminders(db)
+    assert mail.dedupe_key.endswith(":2026-05")
+
+
+def test_no_pain_reminder_after_a_checkin_this_month_or_to_disabled_accounts(
+    db, make_employer: Callable[..., Employer], make_user: Callable[..., User]
+) -> None:
+    employer = make_employer()
+    checked_in = _employee(make_user, employer)
+    disabled = _employee(make_user, employer)
+    left = _employee(make_user, employer)
+    for employee in (checked_in, disabled, left):
+        employee.pain_reminder_opt_in = True
+    disabled.user.is_enabled = False
+    left.active = False
+    record_checkin(checked_in, {"low_back": 3}, checked_on=date(2026, 4, 1), today=date(2026, 4, 9))
+    db.session.commit()
+
+    run = queue_reminders(berlin(2026, 4, 9, 6, 0))
+
+    assert run.pain_queued == 0
+    assert _pain_reminders(db) == []
+
+
+def test_pain_reminder_carries_no_health_data_and_is_written_in_the_readers_language(
+    db, make_employer: Callable[..., Employer], make_user: Callable[..., User]
+) -> None:
+    employee = _employee(make_user, make_employer(), name="Anna Alpha")
+    employee.pain_reminder_opt_in = True
+    record_checkin(employee, {"low_back": 7}, checked_on=date(2026, 3, 20), today=date(2026, 3, 20))
+    db.session.commit()
+
+    queue_reminders(berlin(2026, 4, 1, 6, 0))
+
+    (mail,) = _pain_reminders(db)
+    text = "\n".join(line for line in mail.body_text.splitlines() if "http" not in line)
+    assert not any(character.isdigit() for character in text)
+    assert mail.body_text.startswith("Hallo ")  # German, as the employer and account say
+
+
+def test_send_reminders_counts_pain_reminders_and_mails_them_once(
+    app: Flask,
+    db,
+    inbox,
+    make_employer: Callable[..., Employer],
+    make_user: Callable[..., User],
+) -> None:
+    employee = _employee(make_user, make_employer(), locale="en")
+    employee.pain_reminder_opt_in = True
+    db.session.commit()
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["send-reminders", "--now", "2026-04-01T06:00"])
+    second = runner.invoke(args=["send-reminders", "--now", "2026-04-02T06:00"])
+
+    assert first.exit_code == 0, first.output
+    assert "reminders queued: 1" in first.output
+    assert "reminders queued: 0; already queued before: 1" in second.output
+    (message,) = inbox.messages
+    assert message["Subject"] == "Your monthly pain check-in"
+    assert message["To"] == employee.user.email

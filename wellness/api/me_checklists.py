@@ -1,3 +1,161 @@
-"""Employee endpoints: own checklist responses."""
+"""Employee endpoints: own checklist responses.
+
+``GET /me/checklists`` lists the person's own responses with their scores and answers;
+``GET /me/checklists/templates`` the checklists they may answer now (what to send);
+``POST /me/checklists`` submits a complete response::
+
+    {"template": "screen-workstation", "version": 1, "workplace": "office",
+     "answers": {"screen_height": "yes", "viewing_distance": 70, ...}}
+
+Invalid answers answer 422 with a problem document whose ``errors`` list names each item;
+a version other than the current one 409; a template not available to the person 404.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from wellness.api import bp
+from wellness.auth.guards import allow, user
+from wellness.auth.models import Role
+from wellness.errors import DomainError
+from wellness.extensions import db
+from wellness.health.checklist_scoring import Evaluation
+from wellness.health.checklists import (
+    AnswersInvalid,
+    area_label,
+    current_templates,
+    evaluation_of,
+    load_shipped_templates,
+    own_responses,
+    parse_version,
+    rules_for,
+    submit_response,
+)
+from wellness.health.models import ChecklistResponse, ChecklistTemplate
+from wellness.tenants.models import Employee
+
+
+def _employee() -> Employee:
+    employee = user().employee
+    if employee is None:
+        raise DomainError(_("Your account has no employee record."))
+    return employee
+
+
+def _text(obj: Any, name: str) -> str:
+    """A template text in the person's language."""
+    return str(getattr(obj, f"{name}_en" if str(get_locale()) == "en" else f"{name}_de"))
+
+
+def template_json(template: ChecklistTemplate) -> dict[str, Any]:
+    rules = rules_for(template)
+    items = []
+    for item in template.items:
+        item_rules = rules.item(item.key)
+        entry: dict[str, Any] = {
+            "key": item.key,
+            "area": item.area,
+            "question": _text(item, "question"),
+            "help": _text(item, "help"),
+            "answer_type": item.answer_type,
+            "weight": item.weight,
+        }
+        if item.answer_type == "number":
+            entry |= {"unit": item.unit, "min": item_rules.input_min, "max": item_rules.input_max}
+        else:
+            entry["choices"] = list(item_rules.choices)
+        items.append(entry)
+    return {
+        "key": template.key,
+        "version": template.version,
+        "title": _text(template, "title"),
+        "workplace": rules.workplace,
+        "items": items,
+    }
+
+
+def response_json(response: ChecklistResponse, evaluation: Evaluation) -> dict[str, Any]:
+    return {
+        "id": response.id,
+        "template": {
+            "key": response.template.key,
+            "version": response.template.version,
+            "title": _text(response.template, "title"),
+        },
+        "workplace": response.workplace,
+        "submitted_at": response.submitted_at.isoformat(),
+        "score": response.score,
+        "areas": [
+            {"area": area.area, "label": area_label(area.area), "score": area.score}
+            for area in evaluation.areas
+        ],
+        "to_fix": [result.item.key for result in evaluation.to_fix],
+        "answers": {
+            result.item.key: result.number if result.number is not None else result.choice
+            for result in evaluation.results
+        },
+    }
+
+
+@bp.get("/me/checklists")
+@allow(Role.EMPLOYEE)
+def my_checklists() -> ResponseReturnValue:
+    responses = own_responses(_employee())
+    return jsonify(items=[response_json(r, evaluation_of(r)) for r in responses])
+
+
+@bp.get("/me/checklists/templates")
+@allow(Role.EMPLOYEE)
+def my_checklist_templates() -> ResponseReturnValue:
+    employee = _employee()
+    load_shipped_templates()
+    templates = current_templates(employee.employer_id)
+    db.session.commit()  # the first call after a deployment stores new shipped templates
+    return jsonify(items=[template_json(t) for t in templates])
+
+
+def _invalid(exc: AnswersInvalid) -> ResponseReturnValue:
+    """A problem document (RFC 9457) with one entry per item in the ``errors`` extension."""
+    body = {
+        "type": "about:blank",
+        "title": _("Not possible"),
+        "status": exc.status_code,
+        "detail": exc.summary,
+        "errors": [{"item": key, "detail": problem} for key, problem in exc.problems.items()],
+    }
+    return jsonify(body), exc.status_code, {"Content-Type": "application/problem+json"}
+
+
+@bp.post("/me/checklists")
+@allow(Role.EMPLOYEE)
+def submit_checklist() -> ResponseReturnValue:
+    employee = _employee()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise DomainError(_("Send a JSON object with template, version, workplace and answers."))
+    key, answers = body.get("template"), body.get("answers")
+    if not isinstance(key, str) or not key:
+        raise DomainError(_("Name the checklist in 'template', e.g. \"screen-workstation\"."))
+    if not isinstance(answers, dict):
+        raise DomainError(_("Send 'answers' as an object of item keys and answers."))
+    load_shipped_templates()
+    try:
+        response = submit_response(
+            employee,
+            key,
+            parse_version(body.get("version")),
+            body.get("workplace"),
+            answers,
+        )
+    except AnswersInvalid as exc:
+        db.session.rollback()
+        return _invalid(exc)
+    result = response_json(response, evaluation_of(response))
+    db.session.commit()
+    return jsonify(result), 201

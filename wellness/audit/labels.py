@@ -31,6 +31,21 @@ ACTION_LABELS: dict[str, LazyString] = {
     "attendance.certificate_updated": _l("Participation certificate corrected"),
     "attendance.certificate_revoked": _l("Participation certificate revoked"),
     "attendance.certificate_restored": _l("Participation certificate valid again"),
+    "employee.measure_requested": _l("Ergonomic measure requested"),
+    "admin.measure_approved": _l("Ergonomic measure approved"),
+    "admin.measure_ordered": _l("Ergonomic measure ordered"),
+    "admin.measure_done": _l("Ergonomic measure completed"),
+    "admin.measure_rejected": _l("Ergonomic measure rejected"),
+    "admin.checklist_copied": _l("Checklist copied for adaptation"),
+    "admin.checklist_version_started": _l("New checklist version started"),
+    "admin.checklist_changed": _l("Checklist draft changed"),
+    "admin.checklist_published": _l("Checklist published"),
+    "admin.checklist_draft_discarded": _l("Checklist draft discarded"),
+    "privacy.consent_given": _l("Consent given"),
+    "privacy.consent_withdrawn": _l("Consent withdrawn"),
+    "privacy.data_exported": _l("Personal data downloaded"),
+    "privacy.health_data_erased": _l("Health data erased"),
+    "privacy.retention_purged": _l("Expired health data deleted"),
 }
 
 

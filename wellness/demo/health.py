@@ -8,12 +8,16 @@ everyone else's stays where it was, give or take noise.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from wellness.audit.models import AuditEvent
 from wellness.demo.context import Demo, Person, bulk_insert, local
 from wellness.extensions import db
-from wellness.health.checklists import answer_is_fine, load_shipped_templates, score_answers
+from wellness.health.checklist_scoring import Answered, Evaluation
+from wellness.health.checklists import evaluate_answers, load_shipped_templates
+from wellness.health.measures import STEP_ACTIONS, TARGET_TYPE
 from wellness.health.models import (
     AnswerType,
     BodyRegion,
@@ -31,6 +35,7 @@ from wellness.health.models import (
     PainCheckin,
     PainScore,
 )
+from wellness.i18n import local_today
 
 CONSENT_TEXT_VERSION = "2026-01"
 CONSENT_SHARE = 0.7
@@ -47,8 +52,6 @@ OCCASIONAL_REGIONS = (
 #: How strongly back training relieves each region (the low back most).
 RELIEF_FACTOR = {"low_back": 1.0, "neck": 0.6, "shoulders": 0.6}
 #: Typical price of each suggested measure, for the budget view of the measures list.
-#: One checklist answer as generated: the item, the choice or the number.
-Answered = tuple[ChecklistItem, str | None, float | None]
 MEASURE_COST_CENTS: dict[str, int | None] = {
     "monitor_arm": 8900,
     "glare_protection": 24000,
@@ -65,7 +68,13 @@ MEASURE_COST_CENTS: dict[str, int | None] = {
     "eye_examination": None,
     "screen_glasses": 25000,
     "external_monitor": 19900,
+    "laptop_stand": 4900,
+    "headset": 12900,
 }
+#: Screen sizes in inches, as offices and homes have them.
+OFFICE_SCREENS = (22.0, 24.0, 24.0, 24.0, 27.0, 27.0, 32.0)
+HOME_SCREENS = (14.0, 15.6, 15.6, 24.0, 24.0, 27.0)
+REJECTION_REASON = "Vorhandene Ausstattung wurde bei einer Begehung neu eingestellt."
 MEASURE_OUTCOMES: dict[MeasureStatus, float] = {
     MeasureStatus.REQUESTED: 0.2,
     MeasureStatus.APPROVED: 0.15,
@@ -98,10 +107,10 @@ def _insert_with_children(
 
 
 def seed_health(demo: Demo) -> None:
-    template = load_shipped_templates()[0]
+    templates = {t.key: t for t in load_shipped_templates()}
     _seed_consents(demo)
     _seed_pain(demo)
-    _seed_checklists(demo, template)
+    _seed_checklists(demo, templates["screen-workstation"], templates["home-office"])
     _seed_exercise(demo)
 
 
@@ -188,11 +197,16 @@ def _seed_pain(demo: Demo) -> None:
 
 
 def _answer(
-    demo: Demo, item: ChecklistItem, workplace: str, quality: float
+    demo: Demo, item: ChecklistItem, workplace: str, quality: float, screen: float
 ) -> tuple[str | None, float | None]:
+    """One plausible answer; the viewing distance grows with the ``screen`` diagonal, and the
+    better the workstation (``quality``), the closer it comes to 1.6 times the diagonal."""
     rng = demo.rng
+    if item.key == "screen_diagonal":
+        return None, screen
     if item.answer_type == AnswerType.NUMBER.value:
-        return None, float(min(120, max(30, round(rng.gauss(52 + 20 * quality, 9)))))
+        factor = rng.gauss(1.0 + 0.6 * quality, 0.2)
+        return None, float(min(150, max(35, round(factor * screen * 2.54))))
     if item.area == "home_office" and workplace == "office":
         return Choice.NOT_APPLICABLE.value, None
     not_applicable = {"document_holder": 0.55, "footrest": 0.65}.get(item.key, 0.0)
@@ -213,16 +227,20 @@ def _response(
     workplace: str,
     quality: float,
     at: datetime,
-) -> tuple[ChecklistResponse, list[Answered]]:
-    answered = [(item, *_answer(demo, item, workplace, quality)) for item in template.items]
+) -> tuple[ChecklistResponse, list[Answered], Evaluation]:
+    screen = demo.rng.choice(HOME_SCREENS if workplace == "home" else OFFICE_SCREENS)
+    answered: list[Answered] = [
+        (item, *_answer(demo, item, workplace, quality, screen)) for item in template.items
+    ]
+    evaluation = evaluate_answers(template, answered)
     response = ChecklistResponse(
         employee_id=person.employee.id,
         template_id=template.id,
         workplace=workplace,
-        score=score_answers(answered),
+        score=evaluation.score,
         submitted_at=at,
     )
-    return response, answered
+    return response, answered, evaluation
 
 
 def _answer_rows(answered: list[Answered]) -> list[dict[str, Any]]:
@@ -248,9 +266,11 @@ def _measure(
         requested_at=at + timedelta(hours=rng.randint(1, 48)),
     )
     if outcome == MeasureStatus.REJECTED:
-        measure.status = outcome.value
-        measure.note = "Vorhandene Ausstattung wurde bei einer Begehung neu eingestellt."
-        measure.updated_by_id = admin.id
+        rejected_at = measure.requested_at + timedelta(days=rng.randint(2, 10))
+        if rejected_at <= demo.now:
+            measure.status = outcome.value
+            measure.rejected_at = rejected_at
+            measure.updated_by_id = admin.id
         return measure
     steps = (
         (MeasureStatus.APPROVED, "approved_at", 2, 10),
@@ -272,7 +292,35 @@ def _measure(
     return measure
 
 
-def _seed_checklists(demo: Demo, template: ChecklistTemplate) -> None:
+def _rejection_events(demo: Demo, measures: list[ErgonomicMeasure]) -> list[AuditEvent]:
+    """The audit trail of rejected measures: it carries the reason (see measures.py)."""
+    admin = demo.logins["admin@musterfirma.example"]
+    return [
+        AuditEvent(
+            occurred_at=m.rejected_at,
+            actor_id=admin.id,
+            employer_id=m.employer_id,
+            action=STEP_ACTIONS[MeasureStatus.REJECTED],
+            target_type=TARGET_TYPE,
+            target_id=str(m.id),
+            details=json.dumps(
+                {
+                    "from": MeasureStatus.REQUESTED.value,
+                    "on": local_today(m.rejected_at).isoformat(),
+                    "reason": REJECTION_REASON,
+                    "to": MeasureStatus.REJECTED.value,
+                },
+                sort_keys=True,
+            ),
+        )
+        for m in measures
+        if m.rejected_at is not None
+    ]
+
+
+def _seed_checklists(
+    demo: Demo, office_template: ChecklistTemplate, home_template: ChecklistTemplate
+) -> None:
     rng = demo.rng
     responses: list[tuple[Any, list[dict[str, Any]]]] = []
     measure_rows: list[ErgonomicMeasure] = []
@@ -283,15 +331,18 @@ def _seed_checklists(demo: Demo, template: ChecklistTemplate) -> None:
             continue
         workplaces = ["office"] + (["home"] if person.home_office and rng.random() < 0.8 else [])
         for workplace in workplaces:
+            template = home_template if workplace == "home" else office_template
             quality = rng.uniform(0.45, 0.95) - (0.15 if workplace == "home" else 0.0)
             at = local(demo.today - timedelta(days=rng.randint(20, 330)), rng.randint(9, 16))
-            response, answered = _response(demo, person, template, workplace, quality, at)
+            response, answered, evaluation = _response(
+                demo, person, template, workplace, quality, at
+            )
             responses.append((response, _answer_rows(answered)))
             measures: dict[str, ErgonomicMeasure] = {}
-            for item, choice, number in answered:
-                fine = answer_is_fine(item, choice, number)
+            for result in evaluation.results:
+                item = result.item
                 if (
-                    fine == 0.0
+                    result.fulfilment == 0.0
                     and item.suggested_measure
                     and item.suggested_measure not in measures
                     and rng.random() < 0.55
@@ -305,10 +356,14 @@ def _seed_checklists(demo: Demo, template: ChecklistTemplate) -> None:
                 again = max(done) + timedelta(days=rng.randint(3, 20))
                 if again < demo.now:
                     better = min(0.98, quality + 0.25)
-                    response, answered = _response(demo, person, template, workplace, better, again)
+                    response, answered, _ = _response(
+                        demo, person, template, workplace, better, again
+                    )
                     responses.append((response, _answer_rows(answered)))
     db.session.add_all(measure_rows)
     _insert_with_children(responses, ChecklistAnswer, "response_id")
+    db.session.add_all(_rejection_events(demo, measure_rows))
+    db.session.flush()
 
 
 def _seed_exercise(demo: Demo) -> None:

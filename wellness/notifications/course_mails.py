@@ -39,6 +39,7 @@ from wellness.notifications.models import OutboundMail
 
 if TYPE_CHECKING:
     from wellness.attendance.models import Certificate
+    from wellness.tenants.models import Employee
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,10 @@ class Reader:
     zone: ZoneInfo
 
 
-def _reader(enrollment: Enrollment) -> Reader | None:
+def reader_for(employee: Employee | None) -> Reader | None:
     """The employee's account, or ``None`` when there is nobody to write to."""
-    employee = enrollment.employee
     account = employee.user if employee is not None else None
-    if account is None or not account.email or not account.is_enabled:
+    if employee is None or account is None or not account.email or not account.is_enabled:
         return None
     try:
         zone = ZoneInfo(employee.employer.timezone or DEFAULT_TIMEZONE)
@@ -174,6 +174,11 @@ def _signature() -> list[str]:
     return ["", _("Your wellness team")]
 
 
+def letter(reader: Reader, lines: list[str]) -> str:
+    """A mail body: greeting, ``lines``, signature. Call it in the reader's locale."""
+    return "\n".join([_greeting(reader), "", *lines, *_signature()]) + "\n"
+
+
 Compose = Callable[[Reader, str], tuple[str, list[str]]]
 
 
@@ -190,7 +195,7 @@ def _send(
     ``compose(reader, course_title)`` returns the subject and the lines after the greeting;
     ``None`` when there is nobody to write to.
     """
-    reader = _reader(enrollment)
+    reader = reader_for(enrollment.employee)
     if reader is None:
         return None
     offering = enrollment.offering
@@ -199,7 +204,7 @@ def _send(
         return queue_mail(
             reader.user.email,
             subject,
-            "\n".join([_greeting(reader), "", *lines, *_signature()]) + "\n",
+            letter(reader, lines),
             kind,
             reader.user.id,
             dedupe_key=dedupe_key,

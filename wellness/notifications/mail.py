@@ -10,18 +10,15 @@ queued it: the enrollment is committed before delivery starts.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Any
 
 from flask import Response, current_app, g, has_request_context
 from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from wellness.db import utcnow
+from wellness.db import dialect_insert, utcnow
 from wellness.extensions import db
 from wellness.notifications.models import OutboundMail
 
@@ -92,19 +89,12 @@ def queue_mail(
     # database waits for a concurrent insert to commit or roll back), and this transaction,
     # the enrollment the mail belongs to, goes on either way.
     queued = db.session.scalars(
-        _dialect_insert()(OutboundMail)
+        dialect_insert()(OutboundMail)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[OutboundMail.dedupe_key])
         .returning(OutboundMail)
     ).first()
     return queued or _existing(dedupe_key)
-
-
-def _dialect_insert() -> Callable[..., Any]:
-    """``INSERT ... ON CONFLICT`` exists in both databases, in each dialect's own module."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
 
 
 def _message(mail: OutboundMail) -> EmailMessage:

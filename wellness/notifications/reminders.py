@@ -1,8 +1,10 @@
-"""Reminders the day before each session, queued by ``wellness send-reminders`` (daily cron).
+"""Reminders queued by ``wellness send-reminders`` (daily cron): the day before each session,
+and the monthly pain check-in reminder for people who opted in.
 
 "Tomorrow" is the next calendar day in Europe/Berlin, where the sessions take place. Every
-reminder has the dedupe key ``reminder:<enrollment>:<session>``, so running the job twice (or
-from two machines) mails nobody twice.
+reminder has a dedupe key (``reminder:<enrollment>:<session>``,
+``pain-reminder:<employee>:<YYYY-MM>``), so running the job twice (or from two machines) mails
+nobody twice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from wellness.auth.models import User
 from wellness.courses.models import (
     Course,
     CourseSession,
@@ -23,8 +26,9 @@ from wellness.courses.models import (
 )
 from wellness.db import utcnow
 from wellness.extensions import db
+from wellness.health.models import PainCheckin
 from wellness.i18n import BERLIN, local_today
-from wellness.notifications import course_mails
+from wellness.notifications import course_mails, health_mails
 from wellness.notifications.models import OutboundMail
 from wellness.tenants.models import Employee
 
@@ -33,10 +37,12 @@ from wellness.tenants.models import Employee
 class ReminderRun:
     #: Sessions starting tomorrow that have enrolled participants.
     sessions: int
-    #: Reminders queued by this run.
+    #: Reminders queued by this run (session and pain check-in reminders).
     queued: int
-    #: Reminders queued earlier (a second run the same day).
+    #: Reminders queued earlier (a second run the same day, or this month's pain reminders).
     already_queued: int
+    #: Of ``queued``: monthly pain check-in reminders.
+    pain_queued: int = 0
 
 
 def tomorrow_window(now: datetime) -> tuple[datetime, datetime]:
@@ -48,8 +54,10 @@ def tomorrow_window(now: datetime) -> tuple[datetime, datetime]:
 
 
 def queue_reminders(now: datetime | None = None) -> ReminderRun:
-    """Queue one reminder per enrolled participant of every session starting tomorrow."""
-    start, end = tomorrow_window(now or utcnow())
+    """Queue one reminder per enrolled participant of every session starting tomorrow, and the
+    monthly pain check-in reminders."""
+    now = now or utcnow()
+    start, end = tomorrow_window(now)
     rows = db.session.execute(
         select(CourseSession, Enrollment)
         .join(Offering, Offering.id == CourseSession.offering_id)
@@ -81,8 +89,46 @@ def queue_reminders(now: datetime | None = None) -> ReminderRun:
             continue
         if course_mails.session_reminder(enrollment, session) is not None:
             queued += 1
+    pain_queued, pain_done = queue_pain_reminders(now)
     return ReminderRun(
         sessions=len({session.id for session, _enrollment in rows}),
-        queued=queued,
-        already_queued=len(done),
+        queued=queued + pain_queued,
+        already_queued=len(done) + pain_done,
+        pain_queued=pain_queued,
     )
+
+
+def queue_pain_reminders(now: datetime) -> tuple[int, int]:
+    """Remind people who opted in to check in this month, unless they already did.
+
+    Runs daily, so a missed day or someone opting in mid-month is caught up on the next run;
+    the key per person and month keeps it to one mail. Returns (queued, queued before).
+    """
+    month = local_today(now).replace(day=1)
+    checked_in = select(PainCheckin.employee_id).where(PainCheckin.checked_on >= month)
+    employees = db.session.scalars(
+        select(Employee)
+        .join(User, User.id == Employee.user_id)
+        .where(
+            Employee.pain_reminder_opt_in.is_(True),
+            Employee.active.is_(True),
+            User.is_enabled.is_(True),
+            Employee.id.not_in(checked_in),
+        )
+        .options(selectinload(Employee.user), selectinload(Employee.employer))
+        .order_by(Employee.id)
+    ).all()
+    done = set(
+        db.session.scalars(
+            select(OutboundMail.dedupe_key).where(
+                OutboundMail.dedupe_key.like(health_mails.pain_reminder_key(month))
+            )
+        )
+    )
+    queued = earlier = 0
+    for employee in employees:
+        if health_mails.pain_reminder_key(month, employee.id) in done:
+            earlier += 1
+        elif health_mails.pain_reminder(employee, month) is not None:
+            queued += 1
+    return queued, earlier
