@@ -15,6 +15,7 @@ from wellness.courses import catalog
 from wellness.courses.models import CourseSession, Enrollment, EnrollmentStatus
 from wellness.db import utcnow
 from wellness.extensions import db
+from wellness.health import checkins
 from wellness.navigation import start_url
 
 bp = Blueprint("home", __name__)
@@ -59,6 +60,11 @@ def employee() -> ResponseReturnValue:
             )
         )
     open_courses = catalog.bookable(me.employee) if me.employee is not None else []
+    last_checkin = checkins.history(me.employee, per_page=1).items if me.employee else []
     return render_template(
-        "home/employee.html", enrollments=enrollments, upcoming=upcoming, open_courses=open_courses
+        "home/employee.html",
+        enrollments=enrollments,
+        upcoming=upcoming,
+        open_courses=open_courses,
+        last_checkin=last_checkin[0] if last_checkin else None,
     )
