@@ -21,7 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from wellness.api import bp
-from wellness.auth.guards import allow, user
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.errors import DomainError
 from wellness.extensions import db
@@ -38,14 +38,6 @@ from wellness.health.checklists import (
     submit_response,
 )
 from wellness.health.models import ChecklistResponse, ChecklistTemplate
-from wellness.tenants.models import Employee
-
-
-def _employee() -> Employee:
-    employee = user().employee
-    if employee is None:
-        raise DomainError(_("Your account has no employee record."))
-    return employee
 
 
 def _text(obj: Any, name: str) -> str:
@@ -106,14 +98,14 @@ def response_json(response: ChecklistResponse, evaluation: Evaluation) -> dict[s
 @bp.get("/me/checklists")
 @allow(Role.EMPLOYEE)
 def my_checklists() -> ResponseReturnValue:
-    responses = own_responses(_employee())
+    responses = own_responses(current_employee())
     return jsonify(items=[response_json(r, evaluation_of(r)) for r in responses])
 
 
 @bp.get("/me/checklists/templates")
 @allow(Role.EMPLOYEE)
 def my_checklist_templates() -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     load_shipped_templates()
     templates = current_templates(employee.employer_id)
     db.session.commit()  # the first call after a deployment stores new shipped templates
@@ -135,7 +127,7 @@ def _invalid(exc: AnswersInvalid) -> ResponseReturnValue:
 @bp.post("/me/checklists")
 @allow(Role.EMPLOYEE)
 def submit_checklist() -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise DomainError(_("Send a JSON object with template, version, workplace and answers."))

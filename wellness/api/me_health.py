@@ -15,8 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from wellness.api import bp, params
-from wellness.api.offerings import _employee
-from wellness.auth.guards import allow
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.extensions import db
 from wellness.health import checkins, training
@@ -105,7 +104,7 @@ def log_json(log: ExerciseLog) -> dict[str, Any]:
 def my_checkins() -> ResponseReturnValue:
     """Own check-ins, newest first; every region is listed, 0 meaning no pain."""
     page_number, per_page = _paging()
-    page = checkins.history(_employee(), page=page_number, per_page=per_page)
+    page = checkins.history(current_employee(), page=page_number, per_page=per_page)
     return private(jsonify(_page_json(page, [checkin_json(item) for item in page.items])))
 
 
@@ -117,7 +116,7 @@ def create_checkin() -> ResponseReturnValue:
     try:
         data = _body()
         recorded = checkins.record_checkin(
-            _employee(),
+            current_employee(),
             data.get("scores", {}),
             prevented_activity=data.get("prevented_activity", False),
             checked_on=_date(data, "checked_on"),
@@ -134,7 +133,7 @@ def create_checkin() -> ResponseReturnValue:
 def my_training() -> ResponseReturnValue:
     """Own training sessions, newest first."""
     page_number, per_page = _paging()
-    page = training.history(_employee(), page=page_number, per_page=per_page)
+    page = training.history(current_employee(), page=page_number, per_page=per_page)
     return private(jsonify(_page_json(page, [log_json(item) for item in page.items])))
 
 
@@ -169,7 +168,7 @@ def create_training() -> ResponseReturnValue:
     try:
         data = _body()
         log = training.log_session(
-            _employee(), _entries(data), performed_on=_date(data, "performed_on")
+            current_employee(), _entries(data), performed_on=_date(data, "performed_on")
         )
     except InvalidEntry as refused:
         return _refused(refused)

@@ -13,13 +13,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from wellness.api import bp
-from wellness.auth.guards import allow
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.health import consent, personal_data
 from wellness.health.consent import ConsentState
-from wellness.health.privacy_views import my_employee, send_personal_data
+from wellness.health.privacy_views import send_personal_data
 
 
 def _iso(value: Any) -> str | None:
@@ -54,7 +54,7 @@ def consent_json(state: ConsentState) -> dict[str, Any]:
 @bp.get("/me/consents")
 @allow(Role.EMPLOYEE)
 def my_consents() -> ResponseReturnValue:
-    return jsonify(items=[consent_json(s) for s in consent.consent_states(my_employee())])
+    return jsonify(items=[consent_json(s) for s in consent.consent_states(current_employee())])
 
 
 @bp.post("/me/consents")
@@ -68,7 +68,7 @@ def give_my_consent() -> ResponseReturnValue:
         raise DomainError(
             _("Send a JSON object with the purpose and the version of the text you agree to.")
         )
-    employee = my_employee()
+    employee = current_employee()
     purpose = consent.parse_purpose(body["purpose"])
     consent.give_consent(employee, purpose, body["version"])
     db.session.commit()
@@ -79,7 +79,7 @@ def give_my_consent() -> ResponseReturnValue:
 @allow(Role.EMPLOYEE)
 def withdraw_my_consent(purpose: str) -> ResponseReturnValue:
     """Withdrawing what is not in force is not an error: the outcome is the same."""
-    employee = my_employee()
+    employee = current_employee()
     chosen = consent.parse_purpose(purpose)
     consent.withdraw_consent(employee, chosen)
     db.session.commit()
@@ -89,13 +89,13 @@ def withdraw_my_consent(purpose: str) -> ResponseReturnValue:
 @bp.get("/me/export")
 @allow(Role.EMPLOYEE)
 def export_my_data() -> ResponseReturnValue:
-    return send_personal_data(my_employee())
+    return send_personal_data(current_employee())
 
 
 @bp.delete("/me/health-data")
 @allow(Role.EMPLOYEE)
 def erase_my_health_data() -> ResponseReturnValue:
-    erasure = personal_data.erase_health_data(my_employee())
+    erasure = personal_data.erase_health_data(current_employee())
     db.session.commit()
     deleted = erasure.health.as_dict()
     return jsonify(

@@ -6,25 +6,15 @@ from typing import Any
 
 from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from wellness.api import bp, params
-from wellness.auth.guards import allow, user
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.courses import catalog, enrollment
 from wellness.courses.catalog import CatalogEntry, CatalogFilters
 from wellness.courses.models import CourseFormat, Enrollment, FieldOfAction
-from wellness.errors import DomainError
 from wellness.extensions import db
-from wellness.tenants.models import Employee
-
-
-def _employee() -> Employee:
-    employee = user().employee
-    if employee is None:
-        raise DomainError(_("Your account has no employee record."))
-    return employee
 
 
 def _money(cents: int) -> dict[str, Any]:
@@ -98,7 +88,9 @@ def list_offerings() -> ResponseReturnValue:
         seats_left=params.flag("seats_left"),
     )
     per_page = params.integer("per_page", 20, maximum=params.MAX_PER_PAGE)
-    page = catalog.search(_employee(), filters, page=params.integer("page", 1), per_page=per_page)
+    page = catalog.search(
+        current_employee(), filters, page=params.integer("page", 1), per_page=per_page
+    )
     return jsonify(
         items=[offering_json(entry) for entry in page.entries],
         page=page.page,
@@ -111,13 +103,15 @@ def list_offerings() -> ResponseReturnValue:
 @bp.get("/offerings/<int:offering_id>")
 @allow(Role.EMPLOYEE)
 def get_offering(offering_id: int) -> ResponseReturnValue:
-    return jsonify(offering_json(catalog.entry(_employee(), offering_id), with_sessions=True))
+    return jsonify(
+        offering_json(catalog.entry(current_employee(), offering_id), with_sessions=True)
+    )
 
 
 @bp.post("/offerings/<int:offering_id>/enrollment")
 @allow(Role.EMPLOYEE)
 def enroll(offering_id: int) -> ResponseReturnValue:
-    found = enrollment.enroll(_employee(), offering_id)
+    found = enrollment.enroll(current_employee(), offering_id)
     body = enrollment_json(found)
     db.session.commit()
     return jsonify(body), 201
@@ -126,7 +120,7 @@ def enroll(offering_id: int) -> ResponseReturnValue:
 @bp.delete("/offerings/<int:offering_id>/enrollment")
 @allow(Role.EMPLOYEE)
 def cancel(offering_id: int) -> ResponseReturnValue:
-    found = enrollment.cancel(_employee(), offering_id)
+    found = enrollment.cancel(current_employee(), offering_id)
     body = enrollment_json(found)
     db.session.commit()
     return jsonify(body)
@@ -137,7 +131,7 @@ def cancel(offering_id: int) -> ResponseReturnValue:
 def my_enrollments() -> ResponseReturnValue:
     found = db.session.scalars(
         select(Enrollment)
-        .where(Enrollment.employee_id == _employee().id)
+        .where(Enrollment.employee_id == current_employee().id)
         .order_by(Enrollment.created_at.desc())
     ).all()
     return jsonify(items=[enrollment_json(item) for item in found])

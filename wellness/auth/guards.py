@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -20,6 +20,9 @@ from sqlalchemy import Select, select
 
 from wellness.auth.models import Role, User
 from wellness.extensions import db
+
+if TYPE_CHECKING:
+    from wellness.tenants.models import Employee
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -109,6 +112,15 @@ def init_guards(app: Flask) -> None:
 def user() -> User:
     """The logged-in user, typed; only valid inside a guarded view."""
     return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def current_employee() -> Employee:
+    """The signed-in person's employee record: the only person employee pages and the
+    ``/me`` API ever act on (never an id from the request). 403 for accounts without one."""
+    employee = user().employee
+    if employee is None:
+        abort(403)
+    return employee
 
 
 def current_employer_id() -> int:

@@ -8,13 +8,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from wellness.auth.guards import allow, public, user
+from wellness.auth.guards import allow, current_employee, public, user
 from wellness.auth.models import Role
 from wellness.courses import calendar
 from wellness.courses.enrollment import ACTIVE, find_enrollment
 from wellness.courses.models import Course, Offering, OfferingEmployer, OfferingStatus
 from wellness.extensions import db
-from wellness.tenants.models import Employee
 
 calendar_bp = Blueprint("calendar", __name__)
 
@@ -78,17 +77,10 @@ def feed(token: str) -> ResponseReturnValue:
     return response
 
 
-def _my_employee() -> Employee:
-    employee = user().employee
-    if employee is None:
-        abort(404)
-    return employee
-
-
 @calendar_bp.route("/me/calendar")
 @allow(Role.EMPLOYEE)
 def subscribe() -> ResponseReturnValue:
-    employee = _my_employee()
+    employee = current_employee()
     token = calendar.calendar_token(employee)
     db.session.commit()
     feed_url = url_for("calendar.feed", token=token, _external=True)
@@ -98,7 +90,7 @@ def subscribe() -> ResponseReturnValue:
 @calendar_bp.route("/me/calendar/rotate", methods=["POST"])
 @allow(Role.EMPLOYEE)
 def rotate() -> ResponseReturnValue:
-    employee = _my_employee()
+    employee = current_employee()
     calendar.rotate_calendar_token(employee)
     db.session.commit()
     flash(_("You have a new calendar address. The old one no longer works."), "success")

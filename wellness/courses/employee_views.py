@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_time, get_locale, to_user_timezone
 from flask_babel import gettext as _
@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from wellness.attendance.completion import Presence, presence_of, valid_certificates
 from wellness.attendance.models import Certificate
-from wellness.auth.guards import allow, user
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.courses import catalog, enrollment
 from wellness.courses.calendar import course_title
@@ -44,13 +44,6 @@ from wellness.tenants.models import Employee
 bp = Blueprint("courses", __name__)
 
 PER_PAGE = 20
-
-
-def _employee() -> Employee:
-    employee = user().employee
-    if employee is None:
-        abort(403)
-    return employee
 
 
 def _locale() -> str:
@@ -125,7 +118,7 @@ def _page_url(number: int) -> str:
 @bp.get("/courses")
 @allow(Role.EMPLOYEE)
 def catalog_page() -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     form = CatalogSearchForm(formdata=request.args, cities=catalog.cities(employee))
     if not form.validate():
         return render_template("courses/catalog.html", form=form, page=None), 400
@@ -157,7 +150,7 @@ def _my_enrollment(employee: Employee, offering_id: int) -> Enrollment | None:
 @bp.get("/courses/<int:offering_id>")
 @allow(Role.EMPLOYEE)
 def offering(offering_id: int) -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     entry = catalog.entry(employee, offering_id)
     now = utcnow()
     mine = _my_enrollment(employee, offering_id)
@@ -180,7 +173,7 @@ def offering(offering_id: int) -> ResponseReturnValue:
 
 def _refuse(entry: CatalogEntry) -> str | None:
     """Why the confirmation page cannot be shown, in the service's own words."""
-    mine = _my_enrollment(_employee(), entry.offering.id) if entry.my_status else None
+    mine = _my_enrollment(current_employee(), entry.offering.id) if entry.my_status else None
     if mine is not None:
         return enrollment.already_enrolled(mine).message
     return entry.enrollment_problem
@@ -189,7 +182,7 @@ def _refuse(entry: CatalogEntry) -> str | None:
 @bp.route("/courses/<int:offering_id>/enroll", methods=["GET", "POST"])
 @allow(Role.EMPLOYEE)
 def enroll(offering_id: int) -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     entry = catalog.entry(employee, offering_id)
     if request.method == "GET":
         problem = _refuse(entry)
@@ -231,7 +224,7 @@ def enroll(offering_id: int) -> ResponseReturnValue:
 @bp.post("/courses/<int:offering_id>/cancel")
 @allow(Role.EMPLOYEE)
 def cancel(offering_id: int) -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     before = _my_enrollment(employee, offering_id)
     # Read now: the service changes this very object.
     was_waitlisted = before is not None and before.status == EnrollmentStatus.WAITLISTED.value
@@ -284,7 +277,7 @@ def _today() -> date:
 @bp.get("/me/courses")
 @allow(Role.EMPLOYEE)
 def mine() -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     now, today = utcnow(), _today()
     found = db.session.scalars(
         select(Enrollment)

@@ -35,7 +35,7 @@ from wtforms import BooleanField, DateField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from wellness.auth.guards import allow, user
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.db import utcnow
 from wellness.extensions import db
@@ -53,21 +53,12 @@ from wellness.health.checkins import (
 from wellness.health.models import BodyRegion, PainCheckin
 from wellness.health.training import Frequency
 from wellness.i18n import local_today
-from wellness.tenants.models import Employee
 
 checkins_bp = Blueprint("checkins", __name__)
 
 #: Served from the installed plotly package: no CDN, and no 4.8 MB copy in the repository.
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
-
-
-def own_employee() -> Employee:
-    """The signed-in person's employee record: the only person these pages ever show."""
-    employee = user().employee
-    if employee is None:
-        abort(403)
-    return employee
 
 
 def private(response: Response) -> Response:
@@ -135,7 +126,7 @@ def _answers(checkin: PainCheckin | None) -> dict[str, Any] | None:
 @checkins_bp.route("/me/pain", methods=["GET", "POST"])
 @allow(Role.EMPLOYEE)
 def checkin() -> ResponseReturnValue:
-    employee = own_employee()
+    employee = current_employee()
     today = local_today(utcnow())
     existing = checkins.checkin_on(employee, today)
     form = PainCheckinForm(data=_answers(existing) if request.method == "GET" else None)
@@ -183,7 +174,7 @@ def reminder() -> ResponseReturnValue:
     wanted = request.form.get("reminder")
     if wanted not in ("on", "off"):
         abort(400)
-    checkins.set_pain_reminder(own_employee(), wanted == "on")
+    checkins.set_pain_reminder(current_employee(), wanted == "on")
     db.session.commit()
     if wanted == "on":
         flash(_("We will remind you by e-mail once a month."), "success")
@@ -260,7 +251,7 @@ def trend_figure(trend: PainTrend, sessions: list[Frequency], labels: list[str])
 def trend() -> ResponseReturnValue:
     """Pain per region by month (or week) next to training sessions per week, as a chart and
     as a table with the same numbers."""
-    employee = own_employee()
+    employee = current_employee()
     try:
         period = Period(request.args.get("period", Period.MONTH.value))
     except ValueError:

@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from wellness.auth.guards import allow, user
+from wellness.auth.guards import allow, current_employee, user
 from wellness.auth.models import Role
 from wellness.errors import Conflict, DomainError
 from wellness.extensions import db
@@ -37,7 +37,6 @@ from wellness.health.checklists import (
     unit_label,
 )
 from wellness.health.models import ChecklistItem, ChecklistTemplate
-from wellness.tenants.models import Employee
 
 checklists_bp = Blueprint("checklists", __name__, url_prefix="/me/checklists")
 
@@ -64,13 +63,6 @@ def template_labels() -> dict[str, Any]:
 checklists_bp.context_processor(template_labels)
 
 
-def _employee() -> Employee:
-    employee = user().employee
-    if employee is None:
-        abort(403)
-    return employee
-
-
 def _shipped_templates_stored() -> None:
     """The first visit after a deployment stores new shipped templates (idempotent)."""
     load_shipped_templates()
@@ -88,7 +80,7 @@ def _sections(items: list[ChecklistItem]) -> list[tuple[str, list[ChecklistItem]
 @checklists_bp.route("")
 @allow(Role.EMPLOYEE)
 def index() -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     _shipped_templates_stored()
     return render_template(
         "health/checklists.html",
@@ -121,7 +113,7 @@ def _fill_page(
 @checklists_bp.route("/<key>", methods=["GET", "POST"])
 @allow(Role.EMPLOYEE)
 def fill(key: str) -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     _shipped_templates_stored()
     template = current_template(employee.employer_id, key)
     if request.method == "GET":
@@ -148,7 +140,7 @@ def fill(key: str) -> ResponseReturnValue:
 @checklists_bp.route("/results/<int:response_id>")
 @allow(Role.EMPLOYEE)
 def result(response_id: int) -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     response = own_response(employee, response_id)
     item_ids = {item.id for item in response.template.items}
     requested: dict[int, list[measures.MeasureRow]] = {}
@@ -166,7 +158,7 @@ def result(response_id: int) -> ResponseReturnValue:
 @checklists_bp.route("/results/<int:response_id>/items/<item_key>/measure", methods=["GET", "POST"])
 @allow(Role.EMPLOYEE)
 def request_measure(response_id: int, item_key: str) -> ResponseReturnValue:
-    employee = _employee()
+    employee = current_employee()
     response = own_response(employee, response_id)
     item = next((i for i in response.template.items if i.key == item_key), None)
     if item is None:
@@ -201,7 +193,7 @@ def request_measure(response_id: int, item_key: str) -> ResponseReturnValue:
 @checklists_bp.route("/measures")
 @allow(Role.EMPLOYEE)
 def my_measures() -> ResponseReturnValue:
-    rows = measures.own_measures(_employee())
+    rows = measures.own_measures(current_employee())
     return render_template(
         "health/measures_mine.html",
         rows=rows,

@@ -25,7 +25,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField
 from wtforms.validators import DataRequired
 
-from wellness.auth.guards import allow, user
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.errors import DomainError
 from wellness.extensions import db
@@ -34,14 +34,6 @@ from wellness.health import consent, personal_data
 from wellness.tenants.models import Employee
 
 privacy_bp = Blueprint("privacy", __name__, url_prefix="/me/privacy")
-
-
-def my_employee() -> Employee:
-    """The signed-in person's own record: the only one these pages and the API act on."""
-    employee = user().employee
-    if employee is None:
-        abort(403)
-    return employee
 
 
 def send_personal_data(employee: Employee) -> Response:
@@ -80,7 +72,7 @@ def _locale() -> str:
 def index() -> ResponseReturnValue:
     return render_template(
         "health/privacy.html",
-        states=consent.consent_states(my_employee()),
+        states=consent.consent_states(current_employee()),
         locale=_locale(),
         text_version=consent.text_version,
         form=ActionForm(),
@@ -95,7 +87,7 @@ def give(purpose: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     try:
-        consent.give_consent(my_employee(), chosen, form.version.data or "")
+        consent.give_consent(current_employee(), chosen, form.version.data or "")
     except DomainError as refused:
         db.session.rollback()
         flash(refused.message, "error")
@@ -113,7 +105,7 @@ def withdraw(purpose: str) -> ResponseReturnValue:
     chosen = consent.parse_purpose(purpose)
     if not ActionForm().validate_on_submit():
         abort(400)
-    consent.withdraw_consent(my_employee(), chosen)
+    consent.withdraw_consent(current_employee(), chosen)
     db.session.commit()
     flash(_("Your consent is withdrawn. From now on your data counts in no statistic."), "success")
     return redirect(url_for("privacy.index"))
@@ -124,13 +116,13 @@ def withdraw(purpose: str) -> ResponseReturnValue:
 def export() -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
-    return send_personal_data(my_employee())
+    return send_personal_data(current_employee())
 
 
 @privacy_bp.route("/erase", methods=["GET", "POST"])
 @allow(Role.EMPLOYEE)
 def erase() -> ResponseReturnValue:
-    employee = my_employee()
+    employee = current_employee()
     form = EraseForm()
     if form.validate_on_submit():
         personal_data.erase_health_data(employee)

@@ -14,13 +14,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField
 from wtforms.validators import Optional
 
-from wellness.auth.guards import allow
+from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.db import utcnow
 from wellness.extensions import db
 from wellness.forms import form_status
 from wellness.health import training
-from wellness.health.checkin_views import entry_window, own_employee, private, show_error
+from wellness.health.checkin_views import entry_window, private, show_error
 from wellness.health.checkins import InvalidEntry, Period
 from wellness.health.training import MINUTES, REPS, SETS, EntryInput, Exercise, ExerciseKind
 from wellness.i18n import local_today
@@ -79,7 +79,7 @@ def _field_of(refused: InvalidEntry, entries: list[EntryInput]) -> str:
 @training_bp.get("/me/training")
 @allow(Role.EMPLOYEE)
 def index() -> ResponseReturnValue:
-    employee = own_employee()
+    employee = current_employee()
     page = request.args.get("page", 1, type=int) or 1
     log = training.history(employee, page=max(1, page), per_page=PER_PAGE)
     weeks = training.frequency(employee, Period.WEEK, count=RECENT_WEEKS)
@@ -106,7 +106,7 @@ def exercises() -> ResponseReturnValue:
 @training_bp.route("/me/training/new", methods=["GET", "POST"])
 @allow(Role.EMPLOYEE)
 def new() -> ResponseReturnValue:
-    employee = own_employee()
+    employee = current_employee()
     today = local_today(utcnow())
     form = TrainingForm()
     if request.method == "GET":
@@ -143,7 +143,7 @@ def new() -> ResponseReturnValue:
 @training_bp.post("/me/training/<int:log_id>/delete")
 @allow(Role.EMPLOYEE)
 def delete(log_id: int) -> ResponseReturnValue:
-    training.delete_session(own_employee(), log_id)
+    training.delete_session(current_employee(), log_id)
     db.session.commit()
     flash(_("Training session deleted."), "success")
     return redirect(url_for("training.index"))
