@@ -122,6 +122,8 @@ KNOWN_RULES = {
     "/me/courses/<int:enrollment_id>/certificate.pdf",
     "/verify",
     "/verify/<code>",
+    "/api/v1/analytics",
+    "/api/v1/analytics/<measure>",
     "/admin/checklists",
     "/admin/checklists/<int:template_id>",
     "/admin/measures",

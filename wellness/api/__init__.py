@@ -29,6 +29,7 @@ def protect_cookie_sessions() -> None:
 csrf.exempt(bp)
 
 from wellness.api import (  # noqa: E402,F401  (registers the routes)
+    analytics,
     attendance,
     me_checklists,
     me_health,

@@ -41,6 +41,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "admin.checklist_changed": _l("Checklist draft changed"),
     "admin.checklist_published": _l("Checklist published"),
     "admin.checklist_draft_discarded": _l("Checklist draft discarded"),
+    "hr.analytics_viewed": _l("Analytics figures viewed"),
     "privacy.consent_given": _l("Consent given"),
     "privacy.consent_withdrawn": _l("Consent withdrawn"),
     "privacy.data_exported": _l("Personal data downloaded"),

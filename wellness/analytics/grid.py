@@ -1,0 +1,259 @@
+"""The grid analytics cells are drawn from: periods cut into calendar months, the people of an
+employer with their department and site, and the groups (department subtrees, sites, months).
+
+Everything here is about *who* and *when*, never about health values; the measures fill the
+cells and the privacy layer decides what of them HR may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from flask_babel import gettext as _
+from sqlalchemy import CTE, ColumnElement, Date, SQLColumnExpression, literal, select, union_all
+
+from wellness.analytics.privacy import Group
+from wellness.db import UTCDateTime
+from wellness.extensions import db
+from wellness.i18n import BERLIN
+from wellness.tenants.models import Department, Employee, Site
+
+#: The longest period one query may span: three years of monthly cells is plenty for trends.
+MAX_MONTHS = 36
+#: Months shown when the query names no period.
+DEFAULT_MONTHS = 12
+
+
+class GroupBy(StrEnum):
+    DEPARTMENT = "department"
+    SITE = "site"
+    MONTH = "month"
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first of the month ``months`` after (or before) ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> int:
+    """Number of calendar months from ``first``'s month to ``last``'s, both included."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def berlin_midnight(day: date) -> datetime:
+    """Start of a German calendar day in UTC: timestamps are stored in UTC."""
+    return datetime.combine(day, time(0), tzinfo=BERLIN).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A stretch of time one column of values is computed for: the whole period (index 0,
+    the total) or one calendar month (index 1..n). ``ends_on`` is exclusive."""
+
+    index: int
+    starts_on: date
+    ends_on: date
+    group: Group | None = None
+
+    @property
+    def starts_at(self) -> datetime:
+        return berlin_midnight(self.starts_on)
+
+    @property
+    def ends_at(self) -> datetime:
+        return berlin_midnight(self.ends_on)
+
+    def weeks_elapsed(self, today: date) -> float:
+        """Weeks of the bucket that have passed: a running month is not a whole month yet."""
+        end = min(self.ends_on, today + timedelta(days=1))
+        return max(0, (end - self.starts_on).days) / 7
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar months ``first`` to ``last`` (both the first of their month), in German time."""
+
+    first: date
+    last: date
+
+    @property
+    def ends_on(self) -> date:
+        return add_months(self.last, 1)
+
+    def months(self) -> list[date]:
+        return [add_months(self.first, i) for i in range(months_between(self.first, self.last))]
+
+    def years(self) -> int:
+        """Calendar years the period touches; the budget is per employee and year."""
+        return self.last.year - self.first.year + 1
+
+    def buckets(self, by_month: bool) -> list[Bucket]:
+        total = Bucket(0, self.first, self.ends_on)
+        if not by_month:
+            return [total]
+        return [total] + [
+            Bucket(
+                i, month, add_months(month, 1), Group(month.strftime("%Y-%m"), _month_name(month))
+            )
+            for i, month in enumerate(self.months(), start=1)
+        ]
+
+    def key(self) -> str:
+        return f"{self.first:%Y-%m}..{self.last:%Y-%m}"
+
+
+def _month_name(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def default_period(today: date) -> Period:
+    last = month_start(today)
+    return Period(add_months(last, -(DEFAULT_MONTHS - 1)), last)
+
+
+def buckets_cte(buckets: Iterable[Bucket]) -> CTE:
+    """The buckets as a table, so one grouped query computes every column at once; dates for
+    date columns, UTC instants for timestamp columns (same bounds, German days)."""
+    rows = [
+        select(
+            literal(b.index).label("bucket"),
+            literal(b.starts_on, Date).label("starts_on"),
+            literal(b.ends_on, Date).label("ends_on"),
+            literal(b.starts_at, UTCDateTime()).label("starts_at"),
+            literal(b.ends_at, UTCDateTime()).label("ends_at"),
+        )
+        for b in buckets
+    ]
+    query = rows[0] if len(rows) == 1 else union_all(*rows)
+    return query.cte("buckets")
+
+
+def within(column: SQLColumnExpression[date], buckets: CTE) -> ColumnElement[bool]:
+    return (column >= buckets.c.starts_on) & (column < buckets.c.ends_on)
+
+
+def within_instant(column: SQLColumnExpression[datetime], buckets: CTE) -> ColumnElement[bool]:
+    return (column >= buckets.c.starts_at) & (column < buckets.c.ends_at)
+
+
+@dataclass(frozen=True)
+class Person:
+    department_id: int | None
+    site_id: int | None
+    active: bool
+    hired_on: date | None
+
+
+@dataclass
+class Organisation:
+    """An employer's people (pseudonymized ones never count) and department tree, loaded once
+    per query with two small selects; cells are then cut from it in memory."""
+
+    employer_id: int
+    people: dict[int, Person]
+    departments: dict[int, Department]
+    sites: list[Site]
+    children: dict[int | None, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, employer_id: int) -> Organisation:
+        rows = db.session.execute(
+            select(
+                Employee.id,
+                Employee.department_id,
+                Employee.site_id,
+                Employee.active,
+                Employee.hired_on,
+            ).where(Employee.employer_id == employer_id, Employee.pseudonymized_at.is_(None))
+        )
+        people = {
+            row.id: Person(row.department_id, row.site_id, row.active, row.hired_on) for row in rows
+        }
+        departments = {
+            d.id: d
+            for d in db.session.scalars(
+                select(Department).where(Department.employer_id == employer_id)
+            )
+        }
+        sites = list(
+            db.session.scalars(
+                select(Site).where(Site.employer_id == employer_id).order_by(Site.name, Site.id)
+            )
+        )
+        org = cls(employer_id, people, departments, sites)
+        for dept in sorted(departments.values(), key=lambda d: (d.name, d.id)):
+            org.children.setdefault(dept.parent_id, []).append(dept.id)
+        return org
+
+    def subtree(self, department_id: int) -> set[int]:
+        """The department and everything below it (cycles, which the data should never
+        have, cannot loop)."""
+        found: set[int] = set()
+        todo = [department_id]
+        while todo:
+            current = todo.pop()
+            if current in found:
+                continue
+            found.add(current)
+            todo.extend(self.children.get(current, []))
+        return found
+
+    def members(self, department_id: int | None = None, site_id: int | None = None) -> set[int]:
+        """People in a department's subtree and/or at a site (everyone when both are None)."""
+        departments = self.subtree(department_id) if department_id is not None else None
+        return {
+            person_id
+            for person_id, person in self.people.items()
+            if (departments is None or person.department_id in departments)
+            and (site_id is None or person.site_id == site_id)
+        }
+
+    def parent_of(self, department_id: int) -> int | None:
+        return self.departments[department_id].parent_id
+
+    def groups(self, by: GroupBy, department_id: int | None) -> list[tuple[Group, set[int]]]:
+        """The cells of one hierarchy level, each with the people it counts, so that they
+        partition the total: the child departments of the filter (or the top level) plus the
+        people sitting directly in the filtered department (or in none), or every site plus
+        the people without one. Without that remainder cell, "total minus the shown cells"
+        would reveal it however small it is."""
+        if by is GroupBy.MONTH:
+            return []
+        cells: list[tuple[Group, set[int]]] = []
+        if by is GroupBy.SITE:
+            for site in self.sites:
+                cells.append((Group(str(site.id), site.name), self.members(site_id=site.id)))
+            without = {pid for pid, p in self.people.items() if p.site_id is None}
+            if without:
+                cells.append((Group("none", _("No site")), without))
+            return cells
+        for child in self.children.get(department_id, []):
+            cells.append((Group(str(child), self.departments[child].name), self.members(child)))
+        if department_id is None:
+            direct = {
+                pid
+                for pid, p in self.people.items()
+                if p.department_id is None or p.department_id not in self.departments
+            }
+            if direct:
+                cells.append((Group("none", _("No department")), direct))
+        else:
+            direct = {pid for pid, p in self.people.items() if p.department_id == department_id}
+            if direct:
+                name = self.departments[department_id].name
+                cells.append(
+                    (Group(f"{department_id}-direct", _("%(name)s (directly)", name=name)), direct)
+                )
+        return cells
+
+
+def restrict(values: Mapping[int, float], people: set[int]) -> dict[int, float]:
+    return {person: value for person, value in values.items() if person in people}
