@@ -33,8 +33,12 @@ _ITEMS: dict[Role, list[NavItem]] = {
         NavItem("checkins.checkin", _l("Pain check-in"), "/me/pain"),
         NavItem("training.index", _l("Home training"), "/me/training"),
         NavItem("privacy.index", _l("Privacy and my data"), "/me/privacy"),
+        NavItem("transparency.index", _l("Transparency"), "/transparency"),
     ],
-    Role.HR: [NavItem("/hr/", _l("HR dashboard"), "/hr/")],
+    Role.HR: [
+        NavItem("/hr/", _l("HR dashboard"), "/hr/"),
+        NavItem("transparency.index", _l("Transparency"), "/transparency"),
+    ],
     Role.ADMIN: [
         NavItem("admin.index", _l("Administration"), "/admin/"),
         NavItem("admin.employees", _l("Employees"), "/admin/employees"),
@@ -44,6 +48,7 @@ _ITEMS: dict[Role, list[NavItem]] = {
         NavItem("measures.templates", _l("Checklists"), "/admin/checklists"),
         NavItem("admin.settings", _l("Settings"), "/admin/settings"),
         NavItem("admin.audit", _l("Audit log"), "/admin/audit"),
+        NavItem("transparency.index", _l("Transparency"), "/transparency"),
     ],
     Role.PROVIDER: [NavItem("provider.index", _l("My courses"), "/provider/")],
     Role.OPERATOR: [NavItem("operator.platform", _l("Platform"), "/operator/")],
@@ -64,4 +69,5 @@ def navigation_for() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
     roles = current_user.role_names
-    return [item for role in Role if role in roles for item in _ITEMS[role]]
+    items = [item for role in Role if role in roles for item in _ITEMS[role]]
+    return list({item.endpoint: item for item in items}.values())  # each page once

@@ -123,6 +123,7 @@ def readyz() -> ResponseReturnValue:
 
 
 def register_web(app: Flask) -> None:
+    from wellness.analytics.transparency_views import transparency_bp
     from wellness.api import bp as api_bp
     from wellness.attendance.certificate_views import certificates_bp
     from wellness.attendance.roster_views import roster_bp
@@ -162,6 +163,7 @@ def register_web(app: Flask) -> None:
         checkins_bp,
         training_bp,
         privacy_bp,
+        transparency_bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)
