@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from typing import IO
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -49,14 +49,12 @@ def upload_attendance(offering_id: int) -> ResponseReturnValue:
 
 
 def _spooled_body() -> IO[bytes]:
-    """The raw request body (``text/csv``) in a seekable file, read no further than the limit."""
+    """The raw request body (``text/csv``) in a seekable file; the importer reports its true
+    size when it is too large (MAX_CONTENT_LENGTH bounds what the server reads at all)."""
     if request.form:
         raise DomainError(_('Send the file in the multipart field "file".'))
-    limit = int(current_app.config["ATTENDANCE_MAX_BYTES"])
     spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 (caller closes)
     while chunk := request.stream.read(64 * 1024):
         spool.write(chunk)
-        if spool.tell() > limit:  # the importer reports the size; no need to read on
-            break
     spool.seek(0)
     return spool  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from typing import IO, Any
 from flask import current_app
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
-from sqlalchemy import Integer, func, insert, literal, select, update
+from sqlalchemy import Integer, insert, literal, select, update
 
 from wellness.attendance import completion
 from wellness.attendance.files import FileRefused, Table, read_table
@@ -90,9 +90,14 @@ class Report:
     def ok(self) -> bool:
         return self.errors_total == 0
 
+    @property
+    def listing(self) -> bool:
+        """Whether another error would still be listed (beyond that, errors are only counted)."""
+        return len(self.errors) < MAX_ERRORS
+
     def error(self, row: int | None, column: str | None, message: str) -> None:
         self.errors_total += 1
-        if len(self.errors) < MAX_ERRORS:
+        if self.listing:
             self.errors.append(RowError(row, column, message))
 
     def as_json(self) -> dict[str, Any]:
@@ -171,6 +176,7 @@ class _Offering:
         self.existing: dict[tuple[int, int], str] = {(e, s): status for _i, e, s, status in stored}
         self.attendance_ids: dict[tuple[int, int], int] = {(e, s): i for i, e, s, _st in stored}
         self._session_cache: dict[str, CourseSession | str] = {}
+        self._unknown_cache: dict[str, str] = {}
         self._started = {session.id for session in self.sessions if session.starts_at <= now}
 
     def session_for(self, text: str) -> CourseSession | str:
@@ -209,6 +215,41 @@ class _Offering:
             day=day + (f" {ref.start}" if ref.start else ""),
             sessions=", ".join(self.label(s) for s in self.sessions) or _("none yet"),
         )
+
+    def unknown(self, reference: str) -> str:
+        """Why nobody here has this code or e-mail; another offering of the same provider says
+        so by name (another provider's participant is just unknown: nothing leaks)."""
+        if reference not in self._unknown_cache:
+            other = db.session.execute(
+                select(Course.title, Offering.starts_on)
+                .select_from(Enrollment)
+                .join(Offering, Offering.id == Enrollment.offering_id)
+                .join(Course, Course.id == Offering.course_id)
+                .join(Employee, Employee.id == Enrollment.employee_id)
+                .outerjoin(User, User.id == Employee.user_id)
+                .where(
+                    Course.provider_id == self.offering.course.provider_id,
+                    Offering.id != self.offering.id,
+                    (Enrollment.participant_code == reference.upper())
+                    | (User.email == reference.lower()),
+                )
+                .limit(1)
+            ).first()
+            self._unknown_cache[reference] = (
+                _(
+                    "%(who)s is a participant of another offering (%(course)s, starting "
+                    "%(day)s), not of this one.",
+                    who=reference,
+                    course=other[0],
+                    day=format_date(other[1], "medium"),
+                )
+                if other is not None
+                else _(
+                    "No participant of this offering has the code or e-mail %(who)s.",
+                    who=reference,
+                )
+            )
+        return self._unknown_cache[reference]
 
     @staticmethod
     def label(session: CourseSession) -> str:
@@ -374,7 +415,9 @@ def _participant(
         return None
     person = by_code or by_email
     if person is None:
-        report.error(number, column, _unknown(code or email, known))
+        # The lookup in other offerings only serves a listed message: a file of unknown codes
+        # must not cost a query per row.
+        report.error(number, column, known.unknown(code or email) if report.listing else "")
         return None
     if person.status != EnrollmentStatus.ENROLLED.value:
         report.error(
@@ -394,34 +437,6 @@ def _participant(
         )
         return None
     return person
-
-
-def _unknown(reference: str, known: _Offering) -> str:
-    """Unknown here; enrolled in another offering of the same provider says so."""
-    other = db.session.execute(
-        select(Course.title, Offering.starts_on)
-        .select_from(Enrollment)
-        .join(Offering, Offering.id == Enrollment.offering_id)
-        .join(Course, Course.id == Offering.course_id)
-        .join(Employee, Employee.id == Enrollment.employee_id)
-        .outerjoin(User, User.id == Employee.user_id)
-        .where(
-            Course.provider_id == known.offering.course.provider_id,
-            Offering.id != known.offering.id,
-            (func.upper(Enrollment.participant_code) == reference.upper())
-            | (func.lower(User.email) == reference.lower()),
-        )
-        .limit(1)
-    ).first()
-    if other is not None:
-        return _(
-            "%(who)s is a participant of another offering (%(course)s, starting %(day)s), "
-            "not of this one.",
-            who=reference,
-            course=other[0],
-            day=format_date(other[1], "medium"),
-        )
-    return _("No participant of this offering has the code or e-mail %(who)s.", who=reference)
 
 
 def _status(
