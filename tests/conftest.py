@@ -174,6 +174,16 @@ def _tenant_factory(model: type[Any], kind: str) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def english(app: Flask) -> Iterator[None]:
+    """Service messages in English for tests that assert them: outside a request services speak
+    the default, German. Use with ``pytestmark = pytest.mark.usefixtures("english")``."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        yield
+
+
+@pytest.fixture
 def make_employer(app: Flask) -> Callable[..., Employer]:
     return _tenant_factory(Employer, "employer")
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from wellness.analytics import privacy
@@ -34,6 +33,8 @@ from wellness.analytics.privacy import (
     release,
 )
 from wellness.tenants.models import Employer
+
+pytestmark = pytest.mark.usefixtures("english")
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -70,13 +71,6 @@ def sizes_shown(result: privacy.Release) -> list[int | None]:
 
 def releases(db) -> int:
     return db.session.scalar(select(func.count()).select_from(PrivacyRelease))
-
-
-@pytest.fixture(autouse=True)
-def english_messages(app):  # type: ignore[no-untyped-def]
-    """Services called outside a request speak the default (German); these tests read English."""
-    with app.test_request_context(), force_locale("en"):
-        yield
 
 
 @pytest.fixture

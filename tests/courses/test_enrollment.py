@@ -16,12 +16,7 @@ from wellness.db import utcnow
 from wellness.errors import Conflict, NotFound
 from wellness.notifications.models import OutboundMail
 
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Service messages are asserted in English here; German is checked once below."""
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

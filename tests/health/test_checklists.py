@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from wellness.auth.models import Role
@@ -19,6 +18,8 @@ from wellness.health.checklists import (
 from wellness.health.measures import MEASURE_KINDS
 from wellness.health.models import ChecklistAnswer, ChecklistResponse, ChecklistTemplate
 from wellness.health.templates_admin import copy_template, publish
+
+pytestmark = pytest.mark.usefixtures("english")
 
 AREAS = {
     "screen",
@@ -55,19 +56,6 @@ def stored(db: Any) -> tuple[int, int]:
         db.session.scalar(select(func.count()).select_from(ChecklistResponse)),
         db.session.scalar(select(func.count()).select_from(ChecklistAnswer)),
     )
-
-
-@pytest.fixture(autouse=True)
-def english_messages(app):  # type: ignore[no-untyped-def]
-    """Services called outside a request speak the default (German); these tests read English."""
-    with app.test_request_context(), force_locale("en"):
-        yield
-
-
-@pytest.fixture
-def employer(make_employer):
-    """English, so the asserted texts read as in the source."""
-    return make_employer(locale="en")
 
 
 @pytest.fixture

@@ -22,11 +22,6 @@ PURPOSE = ConsentPurpose.HEALTH_AGGREGATES
 
 
 @pytest.fixture
-def employer(make_employer):
-    return make_employer(locale="en")
-
-
-@pytest.fixture
 def me(employer, make_user):
     return make_user(Role.EMPLOYEE, employer=employer, name="Erika Example")
 

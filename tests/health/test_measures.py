@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import select
 
 from tests.health.test_checklists import form_data, valid_answers
@@ -18,18 +17,7 @@ from wellness.health.checklists import current_templates, load_shipped_templates
 from wellness.health.models import ChecklistTemplate, ErgonomicMeasure, MeasureStatus
 from wellness.i18n import local_today
 
-
-@pytest.fixture(autouse=True)
-def english_messages(app):  # type: ignore[no-untyped-def]
-    """Services called outside a request speak the default (German); these tests read English."""
-    with app.test_request_context(), force_locale("en"):
-        yield
-
-
-@pytest.fixture
-def employer(make_employer):
-    """English, so the asserted texts read as in the source."""
-    return make_employer(locale="en")
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

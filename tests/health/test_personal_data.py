@@ -188,11 +188,6 @@ def _enroll(db, employee: Employee, offering: Offering, code: str) -> Enrollment
 
 
 @pytest.fixture
-def employer(make_employer):
-    return make_employer(locale="en")
-
-
-@pytest.fixture
 def me(db, employer, make_user):
     user = make_user(Role.EMPLOYEE, employer=employer, name="Erika Example")
     user.employee.calendar_token = "secret-calendar-token-of-erika"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from wellness.auth.models import Role
@@ -18,30 +17,9 @@ from wellness.health.models import ExerciseEntry, ExerciseLog
 from wellness.health.training import EntryInput, ExerciseKind
 from wellness.i18n import local_today
 
+pytestmark = pytest.mark.usefixtures("english")
+
 TODAY = date(2026, 3, 18)  # a Wednesday
-
-
-@pytest.fixture(autouse=True)
-def english(app):
-    """Messages of services called outside a request in English (German is the default)."""
-    with force_locale("en"):
-        yield
-
-
-@pytest.fixture
-def employer(make_employer):
-    """English, so the asserted messages read as in the source; German is the default."""
-    return make_employer(locale="en")
-
-
-@pytest.fixture
-def employee_user(employer, make_user):
-    return make_user(Role.EMPLOYEE, employer=employer)
-
-
-@pytest.fixture
-def employee(employee_user):
-    return employee_user.employee
 
 
 def _count(db, model) -> int:
