@@ -93,6 +93,26 @@ def test_filter_combination_department_and_site_is_refused(employer: Employer, h
     assert alone["total"]["value"] is None
 
 
+def test_people_in_neither_filter_cannot_be_worked_out_from_four_figures(
+    employer: Employer, hr: Any
+) -> None:
+    """Company − Sales − Hamburg + Sales at Hamburg is whoever is in neither: here one person
+    (IT at Berlin). Each filter alone leaves 10 out, so only the corner check stops it."""
+    sales, it = department(employer, "Sales"), department(employer, "IT")
+    hamburg, berlin = site(employer, "Hamburg"), site(employer, "Berlin")
+    pain(people(employer, 10, sales, hamburg), 2)
+    pain(people(employer, 10, sales, berlin), 2)
+    pain(people(employer, 10, it, hamburg), 2)
+    pain(people(employer, 1, it, berlin), 10)
+
+    # By month: no department cells, so only the totals are compared.
+    assert get(hr, f"group_by=month&department={sales.id}").status_code == 200
+    assert get(hr, f"group_by=month&site={hamburg.id}").status_code == 200
+    both = get(hr, f"group_by=month&department={sales.id}&site={hamburg.id}")
+    assert both.status_code == 422, "the complement rule, with both filters relaxed"
+    assert "fewer than 10 people" in both.get_json()["detail"]
+
+
 def test_overlapping_sites_and_departments_cells_are_refused(employer: Employer, hr: Any) -> None:
     """Site cells inside a department compared with the company-wide site cells: Hamburg
     company-wide minus Hamburg within Sales would be the victim (complement rule per cell)."""

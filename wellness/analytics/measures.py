@@ -364,15 +364,22 @@ class Spec:
         return "|".join(parts)
 
 
-def _parents(org: Organisation, department_id: int | None, site_id: int | None) -> list[set[int]]:
-    """The population each filter is judged against: one filter relaxed at a time (the parent
-    department, or no site), so "parent minus filtered" is checked for every filter."""
-    parents = []
+def _complements(
+    org: Organisation, department_id: int | None, site_id: int | None, population: set[int]
+) -> list[tuple[set[int], set[int]]]:
+    """(parent, filtered) populations for the complement rule: each filter relaxed in turn (the
+    parent department, or no site), and with both filters the corner outside both — otherwise
+    parent − department − site + both would single out the people in neither."""
+    pairs = []
     if department_id is not None:
-        parents.append(org.members(org.parent_of(department_id), site_id))
+        pairs.append((org.members(org.parent_of(department_id), site_id), population))
     if site_id is not None:
-        parents.append(org.members(department_id, None))
-    return parents
+        pairs.append((org.members(department_id, None), population))
+    if department_id is not None and site_id is not None:
+        parent = org.parent_of(department_id)
+        either = org.members(department_id, None) | org.members(parent, site_id)
+        pairs.append((org.members(parent, None), either))
+    return pairs
 
 
 def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Release:
@@ -400,7 +407,6 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
         max_cells_per_person=None if spec.group_by is GroupBy.MONTH else 1,
     )
     population = org.members(spec.department_id, spec.site_id)
-    parents = _parents(org, spec.department_id, spec.site_id)
 
     def cut(group: Group | None, bucket: int, scope: set[int], people: set[int] | None) -> RawCell:
         inside = scope if people is None else scope & people
@@ -413,8 +419,10 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
         layout = [(g, 0, people) for g, people in org.groups(spec.group_by, spec.department_id)]
     total = cut(None, 0, population, None)
     cells = [cut(group, bucket, population, people) for group, bucket, people in layout]
-    for parent in parents:
-        privacy.check_filter(query, cut(None, 0, parent, None), total)
-        for (group, bucket, people), shown in zip(layout, cells, strict=True):
-            privacy.check_filter(query, cut(group, bucket, parent, people), shown)
+    for parent, filtered in _complements(org, spec.department_id, spec.site_id, population):
+        privacy.check_filter(query, cut(None, 0, parent, None), cut(None, 0, filtered, None))
+        for group, bucket, people in layout:
+            privacy.check_filter(
+                query, cut(group, bucket, parent, people), cut(group, bucket, filtered, people)
+            )
     return privacy.release(query, total, cells, now=now)

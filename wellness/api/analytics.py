@@ -30,7 +30,8 @@ from wellness.health.models import BodyRegion
 from wellness.i18n import local_today
 from wellness.tenants.models import Department, Employer, Site
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: Months from 2000 to 2099: earlier or later is a typing mistake (and year 9999 overflows).
+MONTH = re.compile(r"^20\d\d-(0[1-9]|1[0-2])$")
 
 
 class BadParameter(DomainError):
@@ -67,7 +68,7 @@ def _id(name: str) -> int | None:
     raw = request.args.get(name)
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise BadParameter(name, _("Parameter '%(name)s' must be a whole number.", name=name))
     return int(raw)
 

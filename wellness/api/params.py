@@ -10,9 +10,11 @@ from flask_babel import gettext as _
 from wellness.errors import DomainError
 
 MAX_PER_PAGE = 100
+#: No list has more pages; a larger number is a mistake, not a request (and overflows SQL).
+MAX_PAGE = 100_000
 
 
-def integer(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+def integer(name: str, default: int, minimum: int = 1, maximum: int = MAX_PAGE) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -20,16 +22,22 @@ def integer(name: str, default: int, minimum: int = 1, maximum: int | None = Non
         value = int(raw)
     except ValueError:
         raise DomainError(_("Parameter '%(name)s' must be a whole number.", name=name)) from None
-    if value < minimum or (maximum is not None and value > maximum):
+    if not minimum <= value <= maximum:
         raise DomainError(
             _(
                 "Parameter '%(name)s' must be between %(low)d and %(high)d.",
                 name=name,
                 low=minimum,
-                high=maximum or value,
+                high=maximum,
             )
         )
     return value
+
+
+def page_number() -> int:
+    """The ``page`` of a list on a web page: anything unusable shows the first or last page."""
+    value = request.args.get("page", 1, type=int) or 1
+    return min(max(1, value), MAX_PAGE)
 
 
 def iso_date(name: str) -> date | None:

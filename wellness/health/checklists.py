@@ -316,7 +316,7 @@ def parse_version(raw: object) -> int:
     """The template version a form or API client says it answered."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, str) and raw.isdigit() and len(raw) < 10:
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 10:
         return int(raw)
     raise AnswersInvalid({"version": _("Send the checklist version as a whole number.")})
 
@@ -333,8 +333,11 @@ def _parse_answer(
         raise ValueError(_("Please answer this question."))
     if item.answer_type == AnswerType.NUMBER.value:
         number: float | None = None
-        if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
-            number = float(raw)
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            try:
+                number = float(raw) if math.isfinite(raw) else None
+            except OverflowError:  # an integer beyond any float: not a measurement
+                number = None
         elif isinstance(raw, str) and NUMBER_TEXT.match(raw.strip()):
             number = float(raw.strip().replace(",", "."))
         if number is None:

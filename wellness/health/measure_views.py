@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
+from wellness.api import params
 from wellness.auth.guards import allow, current_employer_id, user
 from wellness.auth.models import Role
 from wellness.errors import DomainError
@@ -43,11 +44,6 @@ STEP_FORMS: dict[MeasureStatus, type[FlaskForm]] = {
 }
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 6 else 1
-
-
 @measures_bp.route("/measures")
 @allow(Role.ADMIN)
 def index() -> ResponseReturnValue:
@@ -58,7 +54,7 @@ def index() -> ResponseReturnValue:
     if area not in AREA_LABELS:
         area = ""
     page = measures.list_for_employer(
-        current_employer_id(), status or None, area or None, _page_number(), PER_PAGE
+        current_employer_id(), status or None, area or None, params.page_number(), PER_PAGE
     )
     return render_template(
         "admin/measures.html",

@@ -36,7 +36,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -48,7 +59,8 @@ from wellness.courses.models import Course, CourseSession, Enrollment, Offering,
 from wellness.db import Base, utcnow
 from wellness.extensions import db
 from wellness.health.consent import text_version
-from wellness.health.measures import MEASURE_KINDS, OTHER_KIND
+from wellness.health.measures import MEASURE_KINDS, OTHER_KIND, REQUESTED_ACTION
+from wellness.health.measures import TARGET_TYPE as MEASURE_TARGET
 from wellness.health.models import (
     ChecklistAnswer,
     ChecklistItem,
@@ -387,11 +399,27 @@ def delete_health_data(rows: HealthRows) -> HealthDataCounts:
     counts = {}
     for name, model, condition in rows.targets():
         if model is ErgonomicMeasure:
+            _forget_requester(condition)
             statement: Any = update(model).where(condition).values(**ANONYMOUS_MEASURE)
         else:
             statement = delete(model).where(condition)
         counts[name] = _affected(statement)
     return HealthDataCounts(**counts)
+
+
+def _forget_requester(measures: Any) -> None:
+    """The audit log names who requested a measure (and the admin's measure history reads it
+    from there): unlinking the measure alone would leave the person identifiable."""
+    db.session.execute(
+        update(AuditEvent)
+        .where(
+            AuditEvent.action == REQUESTED_ACTION,
+            AuditEvent.target_type == MEASURE_TARGET,
+            AuditEvent.target_id.in_(select(cast(ErgonomicMeasure.id, String)).where(measures)),
+        )
+        .values(actor_id=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def count_health_data(rows: HealthRows) -> HealthDataCounts:

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField
 from wtforms.validators import Optional
 
+from wellness.api import params
 from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.db import utcnow
@@ -80,8 +81,8 @@ def _field_of(refused: InvalidEntry, entries: list[EntryInput]) -> str:
 @allow(Role.EMPLOYEE)
 def index() -> ResponseReturnValue:
     employee = current_employee()
-    page = request.args.get("page", 1, type=int) or 1
-    log = training.history(employee, page=max(1, page), per_page=PER_PAGE)
+    page = params.page_number()
+    log = training.history(employee, page=page, per_page=PER_PAGE)
     weeks = training.frequency(employee, Period.WEEK, count=RECENT_WEEKS)
     body = render_template(
         "health/training_log.html",

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
+from wellness.api import params
 from wellness.audit.models import AuditEvent
 from wellness.auth.guards import allow, current_employer_id, tenant_select, user
 from wellness.auth.models import Role, User
@@ -57,7 +58,7 @@ def index() -> ResponseReturnValue:
 @allow(Role.ADMIN)
 def employees() -> ResponseReturnValue:
     query = request.args.get("q", "")[:100]
-    page = request.args.get("page", 1, type=int) or 1
+    page = params.page_number()
     result = services.list_employees(current_employer_id(), query=query, page=page)
     return render_template("admin/employees.html", result=result, query=query)
 
