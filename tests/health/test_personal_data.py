@@ -422,6 +422,39 @@ def test_erasure_keeps_a_measures_kind_but_not_a_title_in_the_persons_own_words(
     assert own.status == kind.status == MeasureStatus.REQUESTED.value
 
 
+def test_erasure_also_removes_the_requester_from_the_measures_audit_trail(db, me):
+    from wellness.health import measures
+
+    employee = me.employee
+    measure = ErgonomicMeasure(
+        employer_id=employee.employer_id,
+        employee_id=employee.id,
+        title="footrest",
+        requested_at=utcnow(),
+    )
+    db.session.add(measure)
+    db.session.flush()
+    record(
+        measures.REQUESTED_ACTION,
+        actor_id=me.id,
+        employer_id=employee.employer_id,
+        target_type=measures.TARGET_TYPE,
+        target_id=measure.id,
+    )
+    db.session.commit()
+    assert measures.history([measure])[measure.id][0].actor == me.name
+
+    personal_data.erase_health_data(employee)
+    db.session.commit()
+
+    db.session.refresh(measure)
+    assert measures.history([measure])[measure.id][0].actor is None
+    requested = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == measures.REQUESTED_ACTION)
+    ).all()
+    assert [event.actor_id for event in requested] == [None]
+
+
 def test_erasure_is_audited_with_counts_only_and_not_shown_to_the_employer(db, me, history):
     personal_data.erase_health_data(me.employee)
     db.session.commit()
