@@ -537,3 +537,32 @@ def test_another_providers_confirmation_token_finds_nothing(app, db, setting, lo
 
     assert intruder.post(url, data={"step": "confirm", "token": token}).status_code == 404
     assert corpus.marks(db, setting) == {}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_a_downloaded_roster_uploads_back_unchanged(app, db, setting, upload, kind, locale):
+    """The roster's header and mark words are what the importer reads (two modules, one
+    vocabulary): recorded once, downloaded, uploaded again, nothing changes."""
+    marks = {A: ["present", "present", "absent", "excused"], B: ["excused"] * 4, C: ["absent"] * 4}
+    first = "code,date,status\n" + "".join(
+        f"{code},{day},{mark}\n"
+        for code, row in marks.items()
+        for day, mark in zip(ISO, row, strict=True)
+    )
+    assert upload(first.encode())[0] == 200
+    setting.provider_user.locale = locale
+    db.session.commit()
+    token = create_api_token(setting.provider_user, "roster")
+    db.session.commit()
+    roster = app.test_client().get(
+        f"/api/v1/provider/offerings/{setting.offering.id}/roster.{kind}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert roster.status_code == 200
+
+    status, report = upload(roster.data, filename=f"roster.{kind}")
+
+    assert status == 200, report
+    assert report["created"] == report["changed"] == 0
+    assert report["unchanged"] == 12

@@ -22,7 +22,7 @@ from wellness.attendance.certificate_pdf import (
     participant_locale,
     render_certificate,
 )
-from wellness.auth.guards import allow, public, user
+from wellness.auth.guards import allow, current_employee, public
 from wellness.auth.models import Role
 
 certificates_bp = Blueprint("certificates", __name__)
@@ -55,10 +55,7 @@ def _private(response: ResponseReturnValue) -> ResponseReturnValue:
 @certificates_bp.get("/me/courses/<int:enrollment_id>/certificate.pdf")
 @allow(Role.EMPLOYEE)
 def download(enrollment_id: int) -> ResponseReturnValue:
-    employee = user().employee
-    certificate = (
-        completion.certificate_for_employee(employee.id, enrollment_id) if employee else None
-    )
+    certificate = completion.certificate_for_employee(current_employee().id, enrollment_id)
     if certificate is None:
         abort(404)
     locale = participant_locale(certificate)

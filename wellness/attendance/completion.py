@@ -252,6 +252,8 @@ def settle(
             select(Certificate)
             .join(Enrollment, Enrollment.id == Certificate.enrollment_id)
             .where(Enrollment.offering_id == offering_id)
+            # corrections are audited with the employer: no query per certificate
+            .options(selectinload(Certificate.enrollment).selectinload(Enrollment.employee))
         )
     }
     to_issue: dict[int, dict[str, int | bool]] = {}
