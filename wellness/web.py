@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -23,6 +23,14 @@ FALLBACK_ERROR_PAGE = """<!doctype html>
 <body><main><h1>Vorübergehend nicht verfügbar / Temporarily unavailable</h1>
 <p>Bitte versuchen Sie es in einigen Minuten erneut. Please try again in a few minutes.</p>
 </main></body></html>"""
+
+
+def private(response: ResponseReturnValue) -> Response:
+    """A response about one person (health data, certificates, calendars, exports): no shared
+    cache or browser history may keep a copy."""
+    made = make_response(response)
+    made.headers["Cache-Control"] = "private, no-store"
+    return made
 
 
 def _error_response(status: int, title: str, detail: str) -> ResponseReturnValue:

@@ -19,10 +19,10 @@ from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.extensions import db
 from wellness.health import checkins, training
-from wellness.health.checkin_views import private
 from wellness.health.checkins import InvalidEntry, Page
 from wellness.health.models import ExerciseLog, PainCheckin
 from wellness.health.training import EntryInput
+from wellness.web import private
 
 DEFAULT_PER_PAGE = 20
 

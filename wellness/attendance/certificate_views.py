@@ -24,6 +24,7 @@ from wellness.attendance.certificate_pdf import (
 )
 from wellness.auth.guards import allow, current_employee, public
 from wellness.auth.models import Role
+from wellness.web import private
 
 certificates_bp = Blueprint("certificates", __name__)
 
@@ -46,8 +47,7 @@ class VerifyForm(FlaskForm):
 
 def _private(response: ResponseReturnValue) -> ResponseReturnValue:
     """Certificates name a person: no shared cache may keep them, no search engine list them."""
-    made = make_response(response)
-    made.headers["Cache-Control"] = "private, no-store"
+    made = private(response)
     made.headers["X-Robots-Tag"] = "noindex"
     return made
 

@@ -14,6 +14,7 @@ from wellness.courses import calendar
 from wellness.courses.enrollment import ACTIVE, find_enrollment
 from wellness.courses.models import Course, Offering, OfferingEmployer, OfferingStatus
 from wellness.extensions import db
+from wellness.web import private
 
 calendar_bp = Blueprint("calendar", __name__)
 
@@ -22,8 +23,7 @@ def _ics_response(body: bytes, filename: str | None = None) -> Response:
     response = Response(body, content_type=calendar.ICS_CONTENT_TYPE)
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private(response)
 
 
 def _visible_offering(offering_id: int) -> Offering:

@@ -16,7 +16,6 @@ import plotly
 from babel.dates import format_skeleton
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     make_response,
@@ -53,18 +52,13 @@ from wellness.health.checkins import (
 from wellness.health.models import BodyRegion, PainCheckin
 from wellness.health.training import Frequency
 from wellness.i18n import local_today
+from wellness.web import private
 
 checkins_bp = Blueprint("checkins", __name__)
 
 #: Served from the installed plotly package: no CDN, and no 4.8 MB copy in the repository.
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
-
-
-def private(response: Response) -> Response:
-    """Health data: no copies in browser caches or proxies."""
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def show_error(form: FlaskForm, name: str, message: str) -> None:

@@ -37,15 +37,15 @@ from wellness.health.checklists import (
     unit_label,
 )
 from wellness.health.models import ChecklistItem, ChecklistTemplate
+from wellness.web import private
 
 checklists_bp = Blueprint("checklists", __name__, url_prefix="/me/checklists")
 
 
 @checklists_bp.after_request
-def no_store(response: Response) -> Response:
-    """Answers and scores are health data: no copies in browser caches or proxies."""
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+def _no_store(response: Response) -> Response:
+    """Answers and scores are health data."""
+    return private(response)
 
 
 def template_labels() -> dict[str, Any]:

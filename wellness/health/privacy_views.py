@@ -32,6 +32,7 @@ from wellness.extensions import db
 from wellness.forms import form_status
 from wellness.health import consent, personal_data
 from wellness.tenants.models import Employee
+from wellness.web import private
 
 privacy_bp = Blueprint("privacy", __name__, url_prefix="/me/privacy")
 
@@ -43,8 +44,7 @@ def send_personal_data(employee: Employee) -> Response:
     response = make_response(export.content)
     response.headers["Content-Type"] = "application/zip"
     response.headers.set("Content-Disposition", "attachment", filename=export.filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private(response)
 
 
 class ConsentForm(FlaskForm):

@@ -21,10 +21,11 @@ from wellness.db import utcnow
 from wellness.extensions import db
 from wellness.forms import form_status
 from wellness.health import training
-from wellness.health.checkin_views import entry_window, private, show_error
+from wellness.health.checkin_views import entry_window, show_error
 from wellness.health.checkins import InvalidEntry, Period
 from wellness.health.training import MINUTES, REPS, SETS, EntryInput, Exercise, ExerciseKind
 from wellness.i18n import local_today
+from wellness.web import private
 
 training_bp = Blueprint("training", __name__)
 
