@@ -46,6 +46,12 @@ def select_locale() -> str:
     return request.accept_languages.best_match(SUPPORTED) or "de"
 
 
+def current_language() -> str:
+    """The language this request is answered in: "de" or "en" (German unless English)."""
+    locale = babel_locale()
+    return "en" if locale is not None and locale.language == "en" else "de"
+
+
 def select_timezone() -> str:
     """Times show in the employer's time zone (Europe/Berlin unless the employer says else)."""
     if has_request_context() and current_user.is_authenticated and current_user.employer:
@@ -75,4 +81,4 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["date"] = fmt_date
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["number"] = lambda v: format_decimal(v) if v is not None else ""
-    app.jinja_env.globals["current_locale"] = lambda: str(babel_locale() or "de")
+    app.jinja_env.globals["current_locale"] = current_language

@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from wellness.api import bp
@@ -38,11 +37,12 @@ from wellness.health.checklists import (
     submit_response,
 )
 from wellness.health.models import ChecklistResponse, ChecklistTemplate
+from wellness.i18n import current_language
 
 
 def _text(obj: Any, name: str) -> str:
     """A template text in the person's language."""
-    return str(getattr(obj, f"{name}_en" if str(get_locale()) == "en" else f"{name}_de"))
+    return str(getattr(obj, f"{name}_{current_language()}"))
 
 
 def template_json(template: ChecklistTemplate) -> dict[str, Any]:

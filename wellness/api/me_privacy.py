@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from wellness.api import bp
@@ -20,6 +19,7 @@ from wellness.extensions import db
 from wellness.health import consent, personal_data
 from wellness.health.consent import ConsentState
 from wellness.health.privacy_views import send_personal_data
+from wellness.i18n import current_language
 
 
 def _iso(value: Any) -> str | None:
@@ -27,7 +27,7 @@ def _iso(value: Any) -> str | None:
 
 
 def consent_json(state: ConsentState) -> dict[str, Any]:
-    locale = str(get_locale() or "de")
+    locale = current_language()
     return {
         "purpose": state.purpose.value,
         "given": state.given,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -24,6 +23,7 @@ from wellness.attendance.certificate_pdf import (
 )
 from wellness.auth.guards import allow, current_employee, public
 from wellness.auth.models import Role
+from wellness.i18n import current_language
 from wellness.web import private
 
 certificates_bp = Blueprint("certificates", __name__)
@@ -86,5 +86,5 @@ def verify(code: str) -> ResponseReturnValue:
     certificate = completion.find_by_code(code[:MAX_CODE_INPUT])
     if certificate is None:
         return _private((render_template("certificates/not_found.html", form=VerifyForm()), 404))
-    stated = facts(certificate, str(get_locale() or participant_locale(certificate)))
+    stated = facts(certificate, current_language())
     return _private(render_template("certificates/verify.html", stated=stated))

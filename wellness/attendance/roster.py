@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from flask_babel import get_locale
 from sqlalchemy import func, select
 
 from wellness.attendance.completion import Presence, presence_by_enrollment
@@ -24,11 +23,9 @@ from wellness.auth.models import User
 from wellness.courses.calendar import ics_filename
 from wellness.courses.models import CourseSession, Enrollment, EnrollmentStatus, Offering
 from wellness.extensions import db
-from wellness.i18n import BERLIN
+from wellness.i18n import BERLIN, current_language
 from wellness.spreadsheet import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes, xlsx_bytes
 from wellness.tenants.models import Employee
-
-LANGUAGES = ("de", "en")
 
 #: Headers of the first two columns, per language.
 HEADERS: dict[str, tuple[str, str]] = {
@@ -60,9 +57,7 @@ FILE_KINDS = ("csv", "xlsx")
 
 def roster_language() -> str:
     """The request's language, or German (the default) when it is neither German nor English."""
-    locale = get_locale()
-    language = locale.language if locale is not None else "de"
-    return language if language in LANGUAGES else "de"
+    return current_language()
 
 
 @dataclass(frozen=True)

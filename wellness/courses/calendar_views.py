@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -14,6 +13,7 @@ from wellness.courses import calendar
 from wellness.courses.enrollment import ACTIVE, find_enrollment
 from wellness.courses.models import Course, Offering, OfferingEmployer, OfferingStatus
 from wellness.extensions import db
+from wellness.i18n import current_language
 from wellness.web import private
 
 calendar_bp = Blueprint("calendar", __name__)
@@ -61,7 +61,7 @@ def _visible_offering(offering_id: int) -> Offering:
 @allow(Role.EMPLOYEE, Role.PROVIDER)
 def offering_ics(offering_id: int) -> ResponseReturnValue:
     offering = _visible_offering(offering_id)
-    body = calendar.offering_calendar(offering, str(get_locale() or "de"))
+    body = calendar.offering_calendar(offering, current_language())
     return _ics_response(body, calendar.ics_filename(offering))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_time, get_locale, to_user_timezone
+from flask_babel import format_date, format_time, to_user_timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -39,6 +39,7 @@ from wellness.courses.models import (
 from wellness.db import utcnow
 from wellness.errors import Conflict, DomainError
 from wellness.extensions import db
+from wellness.i18n import current_language
 from wellness.tenants.models import Employee
 
 bp = Blueprint("courses", __name__)
@@ -46,12 +47,8 @@ bp = Blueprint("courses", __name__)
 PER_PAGE = 20
 
 
-def _locale() -> str:
-    return str(get_locale() or "de")
-
-
 def _title(course: Course) -> str:
-    return course_title(course, _locale())
+    return course_title(course, current_language())
 
 
 @dataclass(frozen=True)
@@ -102,7 +99,7 @@ def _session_rows(offering: Offering, now: datetime) -> list[SessionRow]:
 
 
 def _description(course: Course) -> str:
-    if _locale() == "en" and course.description_en:
+    if current_language() == "en" and course.description_en:
         return course.description_en
     return course.description
 

@@ -26,7 +26,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -51,7 +50,7 @@ from wellness.health.checkins import (
 )
 from wellness.health.models import BodyRegion, PainCheckin
 from wellness.health.training import Frequency
-from wellness.i18n import local_today
+from wellness.i18n import current_language, local_today
 from wellness.web import private
 
 checkins_bp = Blueprint("checkins", __name__)
@@ -183,7 +182,7 @@ def reminder() -> ResponseReturnValue:
 def period_label(start: date, period: Period) -> str:
     """``März 2026`` / ``Mar 2026`` for months, ``16. März`` / ``Mar 16`` for weeks."""
     skeleton = "MMMd" if period is Period.WEEK else "yMMM"
-    return str(format_skeleton(skeleton, start, locale=str(get_locale() or "de")))
+    return str(format_skeleton(skeleton, start, locale=current_language()))
 
 
 def trend_figure(trend: PainTrend, sessions: list[Frequency], labels: list[str]) -> dict[str, Any]:
@@ -215,7 +214,7 @@ def trend_figure(trend: PainTrend, sessions: list[Frequency], labels: list[str])
     return {
         "data": [bars, *lines],
         "layout": {
-            "separators": ".," if str(get_locale() or "de") == "en" else ",.",
+            "separators": ".," if current_language() == "en" else ",.",
             "xaxis": {"type": "category", "fixedrange": True},
             "yaxis": {
                 "title": {"text": _("Pain (0 = none, 10 = worst)")},

@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -31,6 +30,7 @@ from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.forms import form_status
 from wellness.health import consent, personal_data
+from wellness.i18n import current_language
 from wellness.tenants.models import Employee
 from wellness.web import private
 
@@ -63,17 +63,13 @@ class EraseForm(FlaskForm):
     )
 
 
-def _locale() -> str:
-    return str(get_locale() or "de")
-
-
 @privacy_bp.get("")
 @allow(Role.EMPLOYEE)
 def index() -> ResponseReturnValue:
     return render_template(
         "health/privacy.html",
         states=consent.consent_states(current_employee()),
-        locale=_locale(),
+        locale=current_language(),
         text_version=consent.text_version,
         form=ActionForm(),
     )

@@ -17,7 +17,6 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -36,6 +35,7 @@ from wellness.health.checkins import (
     whole_number,
 )
 from wellness.health.models import ExerciseEntry, ExerciseLog
+from wellness.i18n import current_language
 from wellness.tenants.models import Employee
 
 CATALOGUE = Path(__file__).resolve().parent / "data" / "exercises.json"
@@ -93,11 +93,6 @@ def _by_key() -> dict[str, Exercise]:
 
 def exercise(key: str) -> Exercise | None:
     return _by_key().get(key)
-
-
-def current_language() -> str:
-    """The language messages are written in (the reader's, also inside mails)."""
-    return "en" if str(get_locale() or "de") == "en" else "de"
 
 
 @dataclass(frozen=True)

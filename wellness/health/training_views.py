@@ -24,7 +24,7 @@ from wellness.health import training
 from wellness.health.checkin_views import entry_window, show_error
 from wellness.health.checkins import InvalidEntry, Period
 from wellness.health.training import MINUTES, REPS, SETS, EntryInput, Exercise, ExerciseKind
-from wellness.i18n import local_today
+from wellness.i18n import current_language, local_today
 from wellness.web import private
 
 training_bp = Blueprint("training", __name__)
@@ -90,7 +90,7 @@ def index() -> ResponseReturnValue:
         log=log,
         weeks=weeks,
         exercises={item.key: item for item in training.catalogue()},
-        language=training.current_language(),
+        language=current_language(),
     )
     return private(make_response(body))
 
@@ -101,7 +101,7 @@ def exercises() -> ResponseReturnValue:
     return render_template(
         "health/training_exercises.html",
         exercises=training.catalogue(),
-        language=training.current_language(),
+        language=current_language(),
     )
 
 
@@ -135,7 +135,7 @@ def new() -> ResponseReturnValue:
             item.key: [(amount_field(item, name), BOUNDS[name]) for name in AMOUNTS[item.kind]]
             for item in training.catalogue()
         },
-        language=training.current_language(),
+        language=current_language(),
         earliest=earliest,
         latest=latest,
     )
