@@ -431,7 +431,13 @@ def test_api_returns_the_release_and_audits_the_query(employer: Employer, hr_cli
         select(AuditEvent).where(AuditEvent.action == "hr.analytics_viewed")
     ).one()
     assert event.employer_id == employer.id
-    assert json.loads(event.details or "{}") == {"measure": "pain_mean", "group_by": "department"}
+    details = json.loads(event.details or "{}")
+    assert details == {
+        "measure": "pain_mean",
+        "group_by": "department",
+        "period": details["period"],
+        "channel": "api",
+    }
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,12 @@ class GroupBy(StrEnum):
     DEPARTMENT = "department"
     SITE = "site"
     MONTH = "month"
+    QUARTER = "quarter"
+
+    @property
+    def over_time(self) -> bool:
+        """Cells are stretches of time (one person is in many), not groups of people."""
+        return self in (GroupBy.MONTH, GroupBy.QUARTER)
 
 
 def month_start(day: date) -> date:
@@ -95,23 +101,39 @@ class Period:
         """Calendar years the period touches; the budget is per employee and year."""
         return self.last.year - self.first.year + 1
 
-    def buckets(self, by_month: bool) -> list[Bucket]:
+    def buckets(self, by: GroupBy) -> list[Bucket]:
+        """The total (index 0), then one bucket per month or calendar quarter of the period
+        (quarters cut to the period where it starts or ends inside one)."""
         total = Bucket(0, self.first, self.ends_on)
-        if not by_month:
-            return [total]
-        return [total] + [
-            Bucket(
-                i, month, add_months(month, 1), Group(month.strftime("%Y-%m"), _month_name(month))
-            )
-            for i, month in enumerate(self.months(), start=1)
-        ]
+        if by is GroupBy.MONTH:
+            return [total] + [
+                Bucket(i, month, add_months(month, 1), Group(f"{month:%Y-%m}", f"{month:%Y-%m}"))
+                for i, month in enumerate(self.months(), start=1)
+            ]
+        if by is GroupBy.QUARTER:
+            starts = sorted({quarter_start(month) for month in self.months()})
+            return [total] + [
+                Bucket(
+                    i,
+                    max(start, self.first),
+                    min(add_months(start, 3), self.ends_on),
+                    Group(quarter_name(start), quarter_name(start)),
+                )
+                for i, start in enumerate(starts, start=1)
+            ]
+        return [total]
 
     def key(self) -> str:
         return f"{self.first:%Y-%m}..{self.last:%Y-%m}"
 
 
-def _month_name(month: date) -> str:
-    return month.strftime("%Y-%m")
+def quarter_start(day: date) -> date:
+    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+def quarter_name(day: date) -> str:
+    """``2026-Q3``: the same spelling as the privacy budget's periods."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
 def default_period(today: date) -> Period:
@@ -225,7 +247,7 @@ class Organisation:
         people sitting directly in the filtered department (or in none), or every site plus
         the people without one. Without that remainder cell, "total minus the shown cells"
         would reveal it however small it is."""
-        if by is GroupBy.MONTH:
+        if by.over_time:
             return []
         cells: list[tuple[Group, set[int]]] = []
         if by is GroupBy.SITE:

@@ -393,7 +393,7 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
     now = now or utcnow()
     measure = MEASURES[spec.measure]
     org = Organisation.load(employer.id)
-    buckets = spec.period.buckets(spec.group_by is GroupBy.MONTH)
+    buckets = spec.period.buckets(spec.group_by)
     ctx = Context(employer, org, buckets, buckets_cte(buckets), spec.period, now, spec.region)
     values = measure.compute(ctx)
     query = privacy.Query(
@@ -404,7 +404,7 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
         upper=measure.upper(ctx),
         key=spec.key(),
         # Departments and sites partition the people; months do not (one person, many months).
-        max_cells_per_person=None if spec.group_by is GroupBy.MONTH else 1,
+        max_cells_per_person=None if spec.group_by.over_time else 1,
     )
     population = org.members(spec.department_id, spec.site_id)
 
@@ -413,7 +413,7 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
         return RawCell(group, restrict(values.get(bucket, {}), inside))
 
     layout: list[tuple[Group | None, int, set[int] | None]]
-    if spec.group_by is GroupBy.MONTH:
+    if spec.group_by.over_time:
         layout = [(b.group, b.index, None) for b in buckets[1:]]
     else:
         layout = [(g, 0, people) for g, people in org.groups(spec.group_by, spec.department_id)]

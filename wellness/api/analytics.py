@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from wellness.analytics.grid import MAX_MONTHS, GroupBy, Period, default_period, months_between
 from wellness.analytics.measures import DEFAULT_REGION, MEASURES, Spec, run
 from wellness.analytics.privacy import CellOut, PrivacyRefused, Release
+from wellness.analytics.reports import record_view
 from wellness.api import bp
-from wellness.audit.services import record
 from wellness.auth.guards import allow, current_employer_id, get_for_tenant, user
 from wellness.auth.models import Role
 from wellness.db import utcnow
@@ -177,25 +177,13 @@ def show_measure(measure: str) -> ResponseReturnValue:
     employer = db.session.get(Employer, employer_id)
     if employer is None:
         raise NotFound(_("Employer not found."))
-    details = {"measure": spec.measure, "group_by": spec.group_by.value}
     try:
         released = run(employer, spec)
     except PrivacyRefused as refused:
         db.session.rollback()
-        _audit(employer_id, {**details, "refused": True})
+        record_view(employer_id, user().id, spec, channel="api", refused=True)
         db.session.commit()
         return _problem(refused.status_code, _("Not possible"), refused.message)
-    _audit(employer_id, details)
+    record_view(employer_id, user().id, spec, channel="api")
     db.session.commit()
     return jsonify(release_json(spec.measure, released))
-
-
-def _audit(employer_id: int, details: dict[str, Any]) -> None:
-    record(
-        "hr.analytics_viewed",
-        actor_id=user().id,
-        employer_id=employer_id,
-        target_type="measure",
-        target_id=str(details["measure"]),
-        details=details,
-    )

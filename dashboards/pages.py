@@ -1,0 +1,157 @@
+"""What each dashboard page shows: a list of charts, each one analytics query.
+
+Plain data, so the layout, the callbacks, the downloads, the benchmark and the tests all read the
+same definitions. Health figures are grouped by quarter rather than month: one person is in every
+time cell, so the noise of a differentially private release grows with the number of cells, and
+four quarters give trends HR can read where twelve months would be noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+from wellness.analytics.grid import GroupBy
+
+
+@dataclass(frozen=True)
+class Chart:
+    #: Unique across pages; names the chart's components and its downloads.
+    id: str
+    measure: str
+    group_by: GroupBy
+    title: LazyString
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    name: LazyString
+    intro: LazyString
+    charts: tuple[Chart, ...]
+
+
+#: Key figures of the overview: each shown for the last quarter of the period, with the trend
+#: against the quarter before.
+KEY_FIGURES = (
+    Chart("key-participation", "participation_rate", GroupBy.QUARTER, _l("Participation")),
+    Chart("key-completion", "completion_rate", GroupBy.QUARTER, _l("Completion")),
+    Chart("key-pain", "pain_mean", GroupBy.QUARTER, _l("Low back pain")),
+    Chart("key-checklist", "checklist_score", GroupBy.QUARTER, _l("Workstation score")),
+    Chart("key-budget", "budget_used", GroupBy.QUARTER, _l("Budget per participant")),
+)
+
+PAGES = (
+    Page(
+        "",
+        _l("Overview"),
+        _l("Key figures of the last quarter of the period, with the trend since the one before."),
+        (),
+    ),
+    Page(
+        "participation",
+        _l("Participation"),
+        _l("Who takes part in prevention courses and how many finish them with a certificate."),
+        (
+            Chart(
+                "participation-month",
+                "participation_rate",
+                GroupBy.MONTH,
+                _l("Share of employees enrolled in a course, per month"),
+            ),
+            Chart(
+                "participation-department",
+                "participation_rate",
+                GroupBy.DEPARTMENT,
+                _l("Share of employees enrolled in a course, per department"),
+            ),
+            Chart(
+                "completion-department",
+                "completion_rate",
+                GroupBy.DEPARTMENT,
+                _l("Share of participants with a certificate, per department"),
+            ),
+        ),
+    ),
+    Page(
+        "pain",
+        _l("Pain trends"),
+        _l(
+            "Self-reported pain (numeric rating scale 0 = none to 10 = worst) of the employees who "
+            "consented; each person counts once per cell, however often they checked in."
+        ),
+        (
+            Chart(
+                "pain-quarter",
+                "pain_mean",
+                GroupBy.QUARTER,
+                _l("Mean low back pain (NRS 0-10), per quarter"),
+            ),
+            Chart(
+                "pain-department",
+                "pain_mean",
+                GroupBy.DEPARTMENT,
+                _l("Mean low back pain (NRS 0-10), per department"),
+            ),
+            Chart(
+                "pain-limited-quarter",
+                "pain_limited_share",
+                GroupBy.QUARTER,
+                _l("Share whose pain prevented normal activity, per quarter"),
+            ),
+        ),
+    ),
+    Page(
+        "ergonomics",
+        _l("Ergonomics"),
+        _l(
+            "Scores of the latest workstation checklist per person (100 = nothing to fix), from "
+            "the employees who consented."
+        ),
+        (
+            Chart(
+                "checklist-department",
+                "checklist_score",
+                GroupBy.DEPARTMENT,
+                _l("Workstation checklist score (0-100), per department"),
+            ),
+            Chart(
+                "checklist-site",
+                "checklist_score",
+                GroupBy.SITE,
+                _l("Workstation checklist score (0-100), per site"),
+            ),
+        ),
+    ),
+    Page(
+        "course-effect",
+        _l("Course effect"),
+        _l(
+            "Change in low back pain of course participants from before to after their course, "
+            "next to employees who did not take part, over the same months. An observation, not "
+            "proof: participants chose to take part."
+        ),
+        (),
+    ),
+    Page(
+        "budget",
+        _l("Budget"),
+        _l("What the employer paid for course seats, per participant, against the yearly budget."),
+        (
+            Chart(
+                "budget-month",
+                "budget_used",
+                GroupBy.MONTH,
+                _l("Employer budget used per participant (EUR), per month of course start"),
+            ),
+            Chart(
+                "budget-department",
+                "budget_used",
+                GroupBy.DEPARTMENT,
+                _l("Employer budget used per participant (EUR), per department"),
+            ),
+        ),
+    ),
+)
