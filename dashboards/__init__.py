@@ -1,51 +1,22 @@
 """The HR dashboard (Plotly Dash) mounted at ``/hr/`` inside the Flask app.
 
-Every path below ``/hr/`` (layout, assets, callbacks) is protected by the one access guard;
-the figures come only from the analytics layer, which a later issue fills.
+Every path below ``/hr/`` (layout, assets, callbacks) is protected by the one access guard, and
+the callbacks check again (:func:`dashboards.data.employer_for`). Figures come only from the
+analytics layer's privacy releases; scripts and styles are served from our own server.
 """
 
 from __future__ import annotations
 
-from dash import Dash, html
+from pathlib import Path
+
+from dash import Dash
 from flask import Flask
-from flask_babel import gettext as _
 
+from dashboards import callbacks
+from dashboards.data import DASHBOARD_ROLES
+from dashboards.layout import PREFIX, layout
 from wellness.auth.guards import allow_prefix
-from wellness.auth.models import Role
 from wellness.extensions import csrf
-
-PREFIX = "/hr/"
-
-
-def layout() -> html.Div:
-    """Built per request, so it speaks the HR user's language."""
-    return html.Div(
-        [
-            html.Header(
-                html.Div(
-                    [
-                        html.A("wellness", href="/", className="brand"),
-                        html.A(_("Back to the overview"), href="/"),
-                    ],
-                    className="header-bar container",
-                ),
-                className="site-header",
-            ),
-            html.Main(
-                [
-                    html.H1(_("HR dashboard")),
-                    html.P(
-                        _(
-                            "Anonymized figures on participation, pain trends, ergonomics and "
-                            "budget will appear here. No figure will ever show a single person."
-                        )
-                    ),
-                ],
-                id="main",
-                className="container",
-            ),
-        ]
-    )
 
 
 def init_dashboard(app: Flask) -> Dash:
@@ -55,11 +26,14 @@ def init_dashboard(app: Flask) -> Dash:
         url_base_pathname=PREFIX,
         title="wellness HR",
         update_title="",
+        assets_folder=str(Path(__file__).parent / "assets"),
         external_stylesheets=["/static/css/app.css"],
+        suppress_callback_exceptions=True,
     )
     dash_app.layout = layout
+    callbacks.register(dash_app)
     dash_app.init_app(app)
-    allow_prefix(app, PREFIX, Role.HR)
+    allow_prefix(app, PREFIX, *DASHBOARD_ROLES)
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(PREFIX):
             # Dash posts JSON from its own scripts; the session cookie is SameSite=Lax and

@@ -31,6 +31,8 @@ class Page:
     name: LazyString
     intro: LazyString
     charts: tuple[Chart, ...]
+    #: Shown as key figure cards with trends instead of charts.
+    key_figures: bool = False
 
 
 #: Key figures of the overview: each shown for the last quarter of the period, with the trend
@@ -48,7 +50,8 @@ PAGES = (
         "",
         _l("Overview"),
         _l("Key figures of the last quarter of the period, with the trend since the one before."),
-        (),
+        KEY_FIGURES,
+        key_figures=True,
     ),
     Page(
         "participation",
@@ -155,3 +158,5 @@ PAGES = (
         ),
     ),
 )
+
+CHARTS: dict[str, Chart] = {chart.id: chart for page in PAGES for chart in page.charts}

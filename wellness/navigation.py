@@ -41,6 +41,7 @@ _ITEMS: dict[Role, list[NavItem]] = {
     ],
     Role.ADMIN: [
         NavItem("admin.index", _l("Administration"), "/admin/"),
+        NavItem("/hr/", _l("HR dashboard"), "/hr/"),
         NavItem("admin.employees", _l("Employees"), "/admin/employees"),
         NavItem("admin.organisation", _l("Organisation"), "/admin/organisation"),
         NavItem("admin_offerings.index", _l("Course offerings"), "/admin/offerings"),

@@ -25,6 +25,8 @@ Cell = str | int | float | None
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
+#: The delimiter Excel expects per UI language (German Excel uses the comma for decimals).
+CSV_DELIMITER = {"de": ";", "en": ","}
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: Characters Excel refuses in sheet names.

@@ -272,7 +272,7 @@ def test_health_release_is_noised_stored_and_charged(employer, db):
     assert result.noisy
     assert not result.reused
     assert result.epsilon == pytest.approx(EPSILON_PER_RELEASE)
-    assert result.budget_left == pytest.approx(3.0 - EPSILON_PER_RELEASE)
+    assert result.budget_left == pytest.approx(employer.dp_epsilon_per_period - EPSILON_PER_RELEASE)
     # Suppression is decided on the true counts: 9 < 10 (and 12 to protect it), whatever the noise.
     assert [c.suppressed for c in result.cells] == [False, True, True, False]
     for cell in [result.total, result.cells[0], result.cells[3]]:
@@ -325,7 +325,7 @@ def test_a_new_period_gets_a_new_release_and_its_own_budget(employer, db):
     release(q, total, cells, now=NOW)
     later = release(q, total, cells, now=datetime(2027, 1, 5, tzinfo=UTC))
     assert not later.reused
-    assert later.budget_left == pytest.approx(3.0 - EPSILON_PER_RELEASE)
+    assert later.budget_left == pytest.approx(employer.dp_epsilon_per_period - EPSILON_PER_RELEASE)
     assert privacy.budget_spent(employer.id, "2026-Q4") == pytest.approx(EPSILON_PER_RELEASE)
     assert privacy.budget_spent(employer.id, "2027-Q1") == pytest.approx(EPSILON_PER_RELEASE)
 

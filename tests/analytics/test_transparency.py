@@ -67,9 +67,9 @@ def test_page_follows_the_live_settings(db, employer, reader):
     assert fact(html, "Minimum group size for participation figures") == "5 people"
     assert fact(html, "Minimum group size for health figures") == "10 people"
     assert fact(html, "Random noise on health figures (differential privacy)") == "on"
-    assert fact(html, "Privacy budget per quarter (epsilon)") == "3"
+    assert fact(html, "Privacy budget per quarter (epsilon)") == "20"
     assert fact(html, "Retention of health data") == "36 months"
-    assert "pays for 12 new health figures per quarter" in html
+    assert "pays for 20 new health figures per quarter" in html
 
     employer.k_health, employer.k_participation = 12, 7
     employer.dp_enabled, employer.retention_months = False, 24
@@ -108,7 +108,7 @@ def test_budget_spent_after_a_release(db, employer, reader):
     db.session.commit()
 
     html = page(reader)
-    assert budget_row(html, current) == ["1", "0.25"]
+    assert budget_row(html, current) == ["1", "1"]
     assert budget_row(html, previous_period(current)) == ["0", "0"]
 
 

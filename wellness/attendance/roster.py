@@ -24,7 +24,13 @@ from wellness.courses.calendar import ics_filename
 from wellness.courses.models import CourseSession, Enrollment, EnrollmentStatus, Offering
 from wellness.extensions import db
 from wellness.i18n import BERLIN, current_language
-from wellness.spreadsheet import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes, xlsx_bytes
+from wellness.spreadsheet import (
+    CSV_DELIMITER,
+    CSV_MIMETYPE,
+    XLSX_MIMETYPE,
+    csv_bytes,
+    xlsx_bytes,
+)
 from wellness.tenants.models import Employee
 
 #: Headers of the first two columns, per language.
@@ -47,8 +53,6 @@ MARK_WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-#: German Excel splits CSV on ``;`` (the comma is its decimal separator), English Excel on ``,``.
-DELIMITERS = {"de": ";", "en": ","}
 DATE_FORMATS = {"de": "%d.%m.%Y", "en": "%Y-%m-%d"}
 FILENAME_PREFIXES = {"de": "teilnehmerliste", "en": "roster"}
 SHEET_TITLES = {"de": "Teilnehmerliste", "en": "Roster"}
@@ -168,7 +172,7 @@ def roster_file(roster: Roster, kind: str) -> RosterFile:
     """The roster as a CSV or XLSX download (``kind`` is one of :data:`FILE_KINDS`)."""
     filename = roster_filename(roster.offering, roster.language, kind)
     if kind == "csv":
-        content = csv_bytes(roster.table(), delimiter=DELIMITERS[roster.language])
+        content = csv_bytes(roster.table(), delimiter=CSV_DELIMITER[roster.language])
         return RosterFile(content, CSV_MIMETYPE, filename)
     if kind == "xlsx":
         content = xlsx_bytes(SHEET_TITLES[roster.language], roster.table())

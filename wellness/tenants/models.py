@@ -41,7 +41,7 @@ class Employer(Base):
     k_health: Mapped[int] = mapped_column(default=10)
     dp_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Privacy budget (epsilon) HR may spend on health figures per calendar quarter.
-    dp_epsilon_per_period: Mapped[float] = mapped_column(default=3.0)
+    dp_epsilon_per_period: Mapped[float] = mapped_column(default=20.0)
     #: Tax-free limit per employee and calendar year (§3 Nr. 34 EStG: 600 EUR).
     budget_per_employee_cents: Mapped[int] = mapped_column(default=60000)
     #: Health data older than this is purged by the retention job.

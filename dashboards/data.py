@@ -1,0 +1,119 @@
+"""What the dashboard asks the analytics layer, and the checks before it asks.
+
+Callbacks are reachable only through the ``/hr/`` guard, and check again here: the role, and
+that the page was built for the signed-in user's employer. Filter values come from the browser,
+so they are checked against the employer's own months, departments and sites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import abort
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from dashboards.layout import department_ids, known_months, site_ids
+from dashboards.pages import Chart
+from wellness.analytics.grid import Period
+from wellness.analytics.measures import Spec, run
+from wellness.analytics.privacy import PrivacyRefused, Release, budget_spent, period_of
+from wellness.analytics.reports import record_view
+from wellness.auth.guards import current_employer_id, user
+from wellness.auth.models import Role
+from wellness.db import utcnow
+from wellness.extensions import db
+from wellness.i18n import local_today
+from wellness.tenants.models import Employer
+
+DASHBOARD_ROLES = (Role.HR, Role.ADMIN)
+
+
+def employer_for(tenant: object) -> Employer:
+    """The signed-in user's employer, when the page asking was built for it; else 401/403."""
+    if not current_user.is_authenticated:
+        abort(401)
+    if not current_user.has_role(*DASHBOARD_ROLES):
+        abort(403)
+    employer_id = current_employer_id()
+    if tenant != employer_id:
+        abort(403)
+    employer = db.session.get(Employer, employer_id)
+    if employer is None:
+        abort(403)
+    return employer
+
+
+@dataclass(frozen=True)
+class Filters:
+    period: Period
+    department_id: int | None
+    site_id: int | None
+
+
+class BadFilter(ValueError):
+    """A filter combination HR can pick but that makes no sense (the period ends before it
+    starts); the message says what to change."""
+
+
+def filters(first: object, last: object, department: object, site: object) -> Filters:
+    """Filters from the dropdowns; a value no dropdown offers is a crafted request (400)."""
+    today = local_today(utcnow())
+    allowed = known_months(today)
+    if first not in allowed or last not in allowed:
+        abort(400)
+    if department is not None and department not in department_ids():
+        abort(400)
+    if site is not None and site not in site_ids():
+        abort(400)
+    start = date(int(str(first)[:4]), int(str(first)[5:]), 1)
+    end = date(int(str(last)[:4]), int(str(last)[5:]), 1)
+    if start > end:
+        raise BadFilter(_("The period starts after it ends: choose a 'From' month before 'To'."))
+    return Filters(Period(start, end), department, site)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One chart's figures, or why there are none."""
+
+    chart: Chart
+    release: Release | None
+    refused: str | None = None
+
+
+def show(employer: Employer, chart: Chart, chosen: Filters, *, channel: str) -> Shown:
+    """Run one chart's query through the privacy layer and audit the look (refusals too).
+
+    Each chart runs in a savepoint: a refused chart must not undo the releases of the charts
+    before it on the same page, which the budget has paid for.
+    """
+    spec = Spec(chart.measure, chart.group_by, chosen.period, chosen.department_id, chosen.site_id)
+    try:
+        with db.session.begin_nested():
+            release = run(employer, spec)
+    except PrivacyRefused as refused:
+        record_view(employer.id, user().id, spec, channel=channel, refused=True)
+        return Shown(chart, None, refused.message)
+    record_view(employer.id, user().id, spec, channel=channel)
+    return Shown(chart, release)
+
+
+@dataclass(frozen=True)
+class Budget:
+    spent: float
+    total: float
+    period: str
+
+    @property
+    def left(self) -> float:
+        return max(0.0, self.total - self.spent)
+
+
+def privacy_budget(employer: Employer) -> Budget | None:
+    """This quarter's privacy budget for new health figures; None when noise is off."""
+    if not employer.dp_enabled:
+        return None
+    period = period_of(utcnow())
+    return Budget(budget_spent(employer.id, period), employer.dp_epsilon_per_period, period)
