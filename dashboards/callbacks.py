@@ -22,6 +22,7 @@ FILTERS = [
     State("to", "value"),
     State("department", "value"),
     State("site", "value"),
+    State("region", "value"),
     State("tenant", "data"),
 ]
 
@@ -32,6 +33,7 @@ def render(
     last: object,
     department: object,
     site: object,
+    region: object,
     tenant: object,
 ) -> tuple[list[html.Li], list[Component]]:
     employer = employer_for(tenant)
@@ -44,7 +46,7 @@ def render(
             html.P(dcc.Link(_("Back to the overview"), href=PREFIX)),
         ]
     try:
-        chosen = filters(first, last, department, site)
+        chosen = filters(first, last, department, site, region)
     except BadFilter as bad:
         return nav, [html.P(str(bad), className="notice notice-error", role="alert")]
     shown = [show(employer, chart, chosen, channel="dashboard") for chart in page.charts]
@@ -58,6 +60,7 @@ def download_csv(
     last: object,
     department: object,
     site: object,
+    region: object,
     tenant: object,
 ) -> object:
     """The chart's aggregate as CSV: the same release the chart shows (a stored one for noisy
@@ -69,7 +72,7 @@ def download_csv(
     if chart is None:
         abort(400)
     try:
-        chosen = filters(first, last, department, site)
+        chosen = filters(first, last, department, site, region)
     except BadFilter:
         return no_update
     shown = show(employer, chart, chosen, channel="download")
@@ -91,6 +94,7 @@ def register(app: Dash) -> None:
         Input("to", "value"),
         Input("department", "value"),
         Input("site", "value"),
+        Input("region", "value"),
         State("tenant", "data"),
     )(render)
     app.callback(

@@ -61,7 +61,7 @@ def _explanation(release: Release) -> str:
 
 def chart_section(shown: Shown) -> html.Section:
     chart = shown.chart
-    title = str(chart.title)
+    title = shown.title
     heading = html.H2(title, id=f"title-{chart.id}")
     if shown.release is None:
         return html.Section(
@@ -140,7 +140,7 @@ def budget_notice(budget: Budget | None) -> html.P | None:
 
 def key_figure(shown: Shown) -> html.Li:
     chart = shown.chart
-    label = html.Span(str(chart.title), className="stat-label")
+    label = html.Span(shown.title, className="stat-label")
     if shown.release is None:
         return html.Li([label, html.Span(shown.refused, className="small")], className="stat")
     unit = MEASURES[chart.measure].unit

@@ -17,13 +17,14 @@ from flask_login import current_user
 from dashboards.layout import department_ids, known_months, site_ids
 from dashboards.pages import Chart
 from wellness.analytics.grid import Period
-from wellness.analytics.measures import Spec, run
+from wellness.analytics.measures import DEFAULT_REGION, MEASURES, Spec, run
 from wellness.analytics.privacy import PrivacyRefused, Release, budget_spent, period_of
 from wellness.analytics.reports import record_view
 from wellness.auth.guards import current_employer_id, user
 from wellness.auth.models import Role
 from wellness.db import utcnow
 from wellness.extensions import db
+from wellness.health.models import BodyRegion
 from wellness.i18n import local_today
 from wellness.tenants.models import Employer
 
@@ -50,6 +51,7 @@ class Filters:
     period: Period
     department_id: int | None
     site_id: int | None
+    region: BodyRegion = DEFAULT_REGION
 
 
 class BadFilter(ValueError):
@@ -57,7 +59,9 @@ class BadFilter(ValueError):
     starts); the message says what to change."""
 
 
-def filters(first: object, last: object, department: object, site: object) -> Filters:
+def filters(
+    first: object, last: object, department: object, site: object, region: object
+) -> Filters:
     """Filters from the dropdowns; a value no dropdown offers is a crafted request (400)."""
     today = local_today(utcnow())
     allowed = known_months(today)
@@ -67,11 +71,13 @@ def filters(first: object, last: object, department: object, site: object) -> Fi
         abort(400)
     if site is not None and site not in site_ids():
         abort(400)
+    if region not in {r.value for r in BodyRegion}:
+        abort(400)
     start = date(int(str(first)[:4]), int(str(first)[5:]), 1)
     end = date(int(str(last)[:4]), int(str(last)[5:]), 1)
     if start > end:
         raise BadFilter(_("The period starts after it ends: choose a 'From' month before 'To'."))
-    return Filters(Period(start, end), department, site)  # type: ignore[arg-type]
+    return Filters(Period(start, end), department, site, BodyRegion(region))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class Shown:
     """One chart's figures, or why there are none."""
 
     chart: Chart
+    #: The chart's title for the filters chosen (pain charts name the body region).
+    title: str
     release: Release | None
     refused: str | None = None
 
@@ -89,15 +97,22 @@ def show(employer: Employer, chart: Chart, chosen: Filters, *, channel: str) -> 
     Each chart runs in a savepoint: a refused chart must not undo the releases of the charts
     before it on the same page, which the budget has paid for.
     """
-    spec = Spec(chart.measure, chart.group_by, chosen.period, chosen.department_id, chosen.site_id)
+    spec = Spec(
+        chart.measure,
+        chart.group_by,
+        chosen.period,
+        chosen.department_id,
+        chosen.site_id,
+        chosen.region if MEASURES[chart.measure].by_region else DEFAULT_REGION,
+    )
     try:
         with db.session.begin_nested():
             release = run(employer, spec)
     except PrivacyRefused as refused:
         record_view(employer.id, user().id, spec, channel=channel, refused=True)
-        return Shown(chart, None, refused.message)
+        return Shown(chart, chart.heading(chosen.region), None, refused.message)
     record_view(employer.id, user().id, spec, channel=channel)
-    return Shown(chart, release)
+    return Shown(chart, chart.heading(chosen.region), release)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ from sqlalchemy import select
 
 from dashboards.pages import PAGES, Page
 from wellness.analytics.grid import MAX_MONTHS, add_months, default_period, month_start
+from wellness.analytics.measures import DEFAULT_REGION
 from wellness.auth.guards import current_employer_id, tenant_select
 from wellness.db import utcnow
 from wellness.extensions import db
+from wellness.health.checkins import REGION_LABELS
 from wellness.i18n import local_today
 from wellness.tenants.models import Department, Site
 
@@ -131,6 +133,16 @@ def layout() -> html.Div:
                 "site",
                 options=_site_options() if employer_id else [],
                 placeholder=_("All sites"),
+            ),
+            _filter(
+                _("Body region (pain figures)"),
+                "region",
+                options=[
+                    {"label": str(label), "value": region.value}
+                    for region, label in REGION_LABELS.items()
+                ],
+                value=DEFAULT_REGION.value,
+                clearable=False,
             ),
         ],
         className="dashboard-filters filter-grid panel",

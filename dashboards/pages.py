@@ -14,6 +14,9 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from wellness.analytics.grid import GroupBy
+from wellness.analytics.measures import MEASURES
+from wellness.health.checkins import REGION_LABELS
+from wellness.health.models import BodyRegion
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,13 @@ class Chart:
     id: str
     measure: str
     group_by: GroupBy
+    #: For pain measures, ``%(region)s`` stands for the body region chosen.
     title: LazyString
+
+    def heading(self, region: BodyRegion) -> str:
+        if MEASURES[self.measure].by_region:
+            return str(self.title) % {"region": REGION_LABELS[region]}
+        return str(self.title)
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Page:
 KEY_FIGURES = (
     Chart("key-participation", "participation_rate", GroupBy.QUARTER, _l("Participation")),
     Chart("key-completion", "completion_rate", GroupBy.QUARTER, _l("Completion")),
-    Chart("key-pain", "pain_mean", GroupBy.QUARTER, _l("Low back pain")),
+    Chart("key-pain", "pain_mean", GroupBy.QUARTER, _l("Pain: %(region)s")),
     Chart("key-checklist", "checklist_score", GroupBy.QUARTER, _l("Workstation score")),
     Chart("key-budget", "budget_used", GroupBy.QUARTER, _l("Budget per participant")),
 )
@@ -90,13 +99,13 @@ PAGES = (
                 "pain-quarter",
                 "pain_mean",
                 GroupBy.QUARTER,
-                _l("Mean low back pain (NRS 0-10), per quarter"),
+                _l("Mean pain (NRS 0-10), %(region)s, per quarter"),
             ),
             Chart(
                 "pain-department",
                 "pain_mean",
                 GroupBy.DEPARTMENT,
-                _l("Mean low back pain (NRS 0-10), per department"),
+                _l("Mean pain (NRS 0-10), %(region)s, per department"),
             ),
             Chart(
                 "pain-limited-quarter",

@@ -13,12 +13,12 @@ from wellness.db import utcnow
 from wellness.i18n import local_today
 from wellness.tenants.models import Employer
 
-FILTER_IDS = ("from", "to", "department", "site")
+FILTER_IDS = ("from", "to", "department", "site", "region")
 
 
 def default_filters() -> dict[str, Any]:
     period = default_period(local_today(utcnow()))
-    return {"from": f"{period.first:%Y-%m}", "to": f"{period.last:%Y-%m}"}
+    return {"from": f"{period.first:%Y-%m}", "to": f"{period.last:%Y-%m}", "region": "low_back"}
 
 
 def render_body(path: str, tenant: object, **filters: Any) -> dict[str, Any]:
