@@ -20,13 +20,14 @@ from tests.analytics.test_measures import (
     add_months,
     checkin,
     department,
+    enroll,
     pain,
     people,
     site,
     today,
 )
 from wellness.analytics.grid import month_start
-from wellness.analytics.privacy import EPSILON_PER_RELEASE
+from wellness.analytics.privacy import EPSILON_PER_RELEASE, Group, RawCell, suppressed_cells
 from wellness.auth.models import Role
 from wellness.db import utcnow
 from wellness.extensions import db as _db
@@ -242,6 +243,62 @@ def test_budget_spent_refuses_new_health_figures(
 
     assert refused.status_code == 422  # rule 4: privacy budget
     assert "budget" in refused.get_json()["detail"]
+
+
+# --- fields of action and course participation -------------------------------------------------
+
+
+def test_people_in_two_fields_cannot_be_worked_out_from_the_total(
+    employer: Employer, hr: Any, make_offering: Callable[..., Any]
+) -> None:
+    """The victim and two colleagues hold seats in both a stress and an addiction course:
+    six rows, three people. The privacy layer alone counts rows, so it would show the
+    movement cell, and total minus movement would be the three people's budget. The measure
+    sizes the hidden rest by people, so movement is hidden too (rule 2, by people)."""
+    movers, three = people(employer, 10), people(employer, 3)
+    enroll(movers, make_offering(employer, starts_in_days=0, field_of_action="movement"))
+    for field in ("stress", "addiction"):
+        enroll(three, make_offering(employer, starts_in_days=0, field_of_action=field), 50000)
+    rows = {p.id: 100.0 for p in movers}
+    cells_by_rows = [
+        RawCell(Group("movement", ""), rows),
+        RawCell(Group("stress", ""), {p.id: 500.0 for p in three}),
+        RawCell(Group("addiction", ""), {p.id: 500.0 for p in three}),
+    ]
+    total_by_rows = RawCell(None, {**rows, **{p.id: 1000.0 for p in three}})
+    assert suppressed_cells(5, total_by_rows, cells_by_rows) == (False, [False, True, True])
+
+    body = hr.get(f"{API}/budget_used?group_by=field&from={MONTH}&to={MONTH}").get_json()
+
+    assert [cell["group"]["id"] for cell in body["cells"]] == ["movement", "stress", "addiction"]
+    assert all(cell["suppressed"] for cell in body["cells"])
+    assert all(cell["value"] is None for cell in body["cells"])
+    assert body["total"]["n"] == 13
+
+
+def test_participants_cannot_be_worked_out_as_total_minus_non_participants(
+    employer: Employer, hr: Any, make_offering: Callable[..., Any]
+) -> None:
+    """The victim (NRS 10 to 0) and two colleagues took the back course; twelve did not. Total
+    minus non-participants would be the three: the participant cell is under k (rule 1) and
+    the non-participant cell goes with it (rule 2)."""
+    course = make_offering(employer, starts_in_days=-150)
+    victim, colleagues, others = people(employer, 1), people(employer, 2), people(employer, 12)
+    enroll(victim + colleagues, course)
+    for employee, before, after in [(victim[0], 10, 0)] + [(c, 2, 2) for c in colleagues + others]:
+        checkin(employee, before, course.starts_on - timedelta(days=20))
+        checkin(employee, after, course.ends_on + timedelta(days=20))
+    _db.session.commit()
+    first = month_start(course.starts_on)
+
+    response = hr.get(f"{API}/course_effect?from={first:%Y-%m}&to={MONTH}")
+
+    body = response.get_json()
+    shown = cells(body)
+    assert shown["participants"]["suppressed"] is True
+    assert shown["non-participants"]["suppressed"] is True
+    assert shown["non-participants"]["value"] is None
+    assert body["total"]["n"] == 15
 
 
 # --- consent ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The grid analytics cells are drawn from: periods cut into calendar months, the people of an
-employer with their department and site, and the groups (department subtrees, sites, months).
+employer with their department and site, and the groups (department subtrees, sites, months,
+fields of action, course participation).
 
 Everything here is about *who* and *when*, never about health values; the measures fill the
 cells and the privacy layer decides what of them HR may see.
@@ -11,11 +12,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import CTE, ColumnElement, Date, SQLColumnExpression, literal, select, union_all
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Date,
+    SQLColumnExpression,
+    String,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from wellness.analytics.privacy import Group
+from wellness.courses.forms import FIELDS_OF_ACTION
+from wellness.courses.models import FieldOfAction
 from wellness.db import UTCDateTime
 from wellness.extensions import db
 from wellness.i18n import BERLIN
@@ -32,11 +49,36 @@ class GroupBy(StrEnum):
     SITE = "site"
     MONTH = "month"
     QUARTER = "quarter"
+    #: Fields of action of the courses people have seats in (enrollment measures only).
+    FIELD = "field"
+    #: Course participants and non-participants (``course_effect`` only).
+    PARTICIPATION = "participation"
 
     @property
     def over_time(self) -> bool:
         """Cells are stretches of time (one person is in many), not groups of people."""
         return self in (GroupBy.MONTH, GroupBy.QUARTER)
+
+    @property
+    def of_organisation(self) -> bool:
+        """Cells are cut from the organisation's people (:meth:`Organisation.groups`); the other
+        groupings are buckets, each with values of its own (:meth:`Period.buckets`)."""
+        return self in (GroupBy.DEPARTMENT, GroupBy.SITE)
+
+    @property
+    def cells_per_person(self) -> int | None:
+        """In how many cells one person can be at most (``privacy.Query.max_cells_per_person``):
+        every cell over time, every field of action (one person takes courses in several), one
+        cell of a partition. Fixed per grouping, never taken from the data."""
+        if self.over_time:
+            return None
+        if self is GroupBy.FIELD:
+            return len(FieldOfAction)
+        return 1
+
+
+#: Bucket indexes of the two ``participation`` cells.
+PARTICIPANTS, NON_PARTICIPANTS = 1, 2
 
 
 def month_start(day: date) -> date:
@@ -62,12 +104,15 @@ def berlin_midnight(day: date) -> datetime:
 @dataclass(frozen=True)
 class Bucket:
     """A stretch of time one column of values is computed for: the whole period (index 0,
-    the total) or one calendar month (index 1..n). ``ends_on`` is exclusive."""
+    the total) or one calendar month or quarter (index 1..n); or the whole period for one field
+    of action or one participation group. ``ends_on`` is exclusive."""
 
     index: int
     starts_on: date
     ends_on: date
     group: Group | None = None
+    #: The field of action whose courses alone count in this bucket; None: every field.
+    field: str | None = None
 
     @property
     def starts_at(self) -> datetime:
@@ -103,8 +148,27 @@ class Period:
 
     def buckets(self, by: GroupBy) -> list[Bucket]:
         """The total (index 0), then one bucket per month or calendar quarter of the period
-        (quarters cut to the period where it starts or ends inside one)."""
+        (quarters cut to the period where it starts or ends inside one), per field of action,
+        or per participation group (the measure decides who is in which)."""
         total = Bucket(0, self.first, self.ends_on)
+        if by is GroupBy.FIELD:
+            return [total] + [
+                Bucket(i, self.first, self.ends_on, Group(c.value, str(c.label)), field=c.value)
+                for i, c in enumerate(FIELDS_OF_ACTION, start=1)
+            ]
+        if by is GroupBy.PARTICIPATION:
+            return [
+                total,
+                Bucket(
+                    PARTICIPANTS, self.first, self.ends_on, Group("participants", _("Participants"))
+                ),
+                Bucket(
+                    NON_PARTICIPANTS,
+                    self.first,
+                    self.ends_on,
+                    Group("non-participants", _("Non-participants")),
+                ),
+            ]
         if by is GroupBy.MONTH:
             return [total] + [
                 Bucket(i, month, add_months(month, 1), Group(f"{month:%Y-%m}", f"{month:%Y-%m}"))
@@ -143,7 +207,8 @@ def default_period(today: date) -> Period:
 
 def buckets_cte(buckets: Iterable[Bucket]) -> CTE:
     """The buckets as a table, so one grouped query computes every column at once; dates for
-    date columns, UTC instants for timestamp columns (same bounds, German days)."""
+    date columns, UTC instants for timestamp columns (same bounds, German days), and the field
+    of action a bucket is limited to (NULL: none)."""
     rows = [
         select(
             literal(b.index).label("bucket"),
@@ -151,6 +216,7 @@ def buckets_cte(buckets: Iterable[Bucket]) -> CTE:
             literal(b.ends_on, Date).label("ends_on"),
             literal(b.starts_at, UTCDateTime()).label("starts_at"),
             literal(b.ends_at, UTCDateTime()).label("ends_at"),
+            literal(b.field, String).label("field"),
         )
         for b in buckets
     ]
@@ -162,8 +228,39 @@ def within(column: SQLColumnExpression[date], buckets: CTE) -> ColumnElement[boo
     return (column >= buckets.c.starts_on) & (column < buckets.c.ends_on)
 
 
-def within_instant(column: SQLColumnExpression[datetime], buckets: CTE) -> ColumnElement[bool]:
+def within_instant(
+    column: SQLColumnExpression[datetime] | SQLColumnExpression[datetime | None], buckets: CTE
+) -> ColumnElement[bool]:
     return (column >= buckets.c.starts_at) & (column < buckets.c.ends_at)
+
+
+class DaysAfter(FunctionElement[date]):
+    """A date column shifted by whole days, in SQL: windows around each person's own course
+    dates are then one grouped query, on SQLite and PostgreSQL alike."""
+
+    type = Date()
+    inherit_cache = True
+    name = "days_after"
+
+
+def days_after(day: SQLColumnExpression[date], days: int) -> DaysAfter:
+    """``day`` plus ``days`` (minus for negative ``days``); the number is written into the SQL,
+    it is never user input."""
+    return DaysAfter(day, literal_column(str(int(days))))
+
+
+@compiles(DaysAfter)
+def _days_after(element: DaysAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    day, days = element.clauses
+    # PostgreSQL: date + integer is a date.
+    return f"({compiler.process(day, **kw)} + {compiler.process(days, **kw)})"
+
+
+@compiles(DaysAfter, "sqlite")
+def _days_after_sqlite(element: DaysAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    day, days = element.clauses
+    # SQLite stores dates as ISO text; date() with a modifier returns the same format.
+    return f"date({compiler.process(day, **kw)}, '{compiler.process(days, **kw)} days')"
 
 
 @dataclass(frozen=True)
@@ -247,7 +344,7 @@ class Organisation:
         people sitting directly in the filtered department (or in none), or every site plus
         the people without one. Without that remainder cell, "total minus the shown cells"
         would reveal it however small it is."""
-        if by.over_time:
+        if not by.of_organisation:
             return []
         cells: list[tuple[Group, set[int]]] = []
         if by is GroupBy.SITE:

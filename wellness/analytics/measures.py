@@ -1,10 +1,10 @@
 """The measures HR can ask for, and how a query becomes cells for the privacy layer.
 
-Each measure yields ONE value per distinct person per bucket (the whole period, or a month),
-computed by one grouped query over the employer's rows; the cells are then cut from those
-values in memory. Nothing computed here leaves the module except through
-:func:`wellness.analytics.privacy.release`, after the complement rule has been checked for
-every filter.
+Each measure yields ONE value per distinct person per bucket (the whole period, a month or
+quarter, a field of action, or a participation group), computed by grouped queries over the
+employer's rows; department and site cells are then cut from those values in memory. Nothing
+computed here leaves the module except through :func:`wellness.analytics.privacy.release`,
+after the complement rule has been checked for every filter.
 
 Health measures count only people who consent to ``health_aggregates`` at the time the figure
 is computed; pseudonymized people (erased or left) never count.
@@ -13,36 +13,69 @@ is computed; pseudonymized people (erased or left) never count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from statistics import fmean, median_low
+from typing import Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CTE, ColumnElement, Select, SQLColumnExpression, and_, case, func, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Date,
+    Float,
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import selectinload
 
 from wellness.analytics import privacy
 from wellness.analytics.grid import (
+    NON_PARTICIPANTS,
+    PARTICIPANTS,
     Bucket,
     GroupBy,
     Organisation,
     Period,
     buckets_cte,
+    days_after,
     restrict,
     within,
     within_instant,
 )
 from wellness.analytics.privacy import Group, RawCell, Release
-from wellness.attendance.models import Certificate
-from wellness.courses.models import Enrollment, EnrollmentStatus, Offering, OfferingStatus
+from wellness.attendance.models import Attendance, AttendanceStatus, Certificate
+from wellness.courses.models import (
+    Course,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    FieldOfAction,
+    Offering,
+    OfferingEmployer,
+    OfferingStatus,
+)
 from wellness.db import utcnow
 from wellness.extensions import db
+from wellness.health.checklists import evaluation_of
 from wellness.health.consent import consented
 from wellness.health.models import (
     BodyRegion,
+    ChecklistAnswer,
     ChecklistResponse,
     ConsentPurpose,
+    ErgonomicMeasure,
     ExerciseLog,
+    MeasureStatus,
     PainCheckin,
     PainScore,
 )
@@ -57,6 +90,21 @@ DEFAULT_REGION = BodyRegion.LOW_BACK
 HIGH_PAIN_NRS = 5
 #: Upper bound of training frequency: two sessions a day is already implausible.
 MAX_SESSIONS_PER_WEEK = 14
+#: Upper bound of the days from asking for an ergonomic measure to having it: one request
+#: forgotten for years must not swamp everyone else's mean.
+MAX_DAYS_TO_DONE = 365
+#: Fields of action whose courses count as back courses for ``course_effect``. Courses carry
+#: no finer marker than their field; back schools (Rückenschule) are §20 movement courses,
+#: while nutrition, stress and addiction courses do not aim at back pain and would only dilute
+#: the comparison.
+BACK_FIELDS = (FieldOfAction.MOVEMENT.value,)
+#: Length of the windows before and after a course for ``course_effect``: three months as 13
+#: weeks, the same length for everyone and in every database.
+EFFECT_WINDOW_DAYS = 91
+#: Groupings of most measures; the first is the default.
+STANDARD_GROUPINGS = (GroupBy.DEPARTMENT, GroupBy.SITE, GroupBy.MONTH, GroupBy.QUARTER)
+#: Measures of course seats can also be split by the courses' field of action.
+ENROLLMENT_GROUPINGS = (*STANDARD_GROUPINGS, GroupBy.FIELD)
 
 
 @dataclass(frozen=True)
@@ -87,10 +135,16 @@ class Measure:
     lower: float = 0.0
     #: Whether the ``region`` parameter applies.
     by_region: bool = False
+    #: The groupings the measure can be released by, the default first (the API and the
+    #: dashboards read them through :func:`groupings` and :func:`default_grouping`).
+    groupings: tuple[GroupBy, ...] = STANDARD_GROUPINGS
 
 
 def _employees_of(
-    ctx: Context, column: SQLColumnExpression[int], *, health: bool
+    ctx: Context,
+    column: SQLColumnExpression[int] | SQLColumnExpression[int | None],
+    *,
+    health: bool,
 ) -> list[ColumnElement[bool]]:
     """Conditions scoping a person column to the employer's countable people."""
     conditions = [
@@ -115,13 +169,18 @@ def _collect(rows: Iterable[tuple[int, int, float | int | None]]) -> Values:
     return values
 
 
-def _enrolled(ctx: Context) -> Select[int, int]:
-    """Seats held by the employer's people in offerings that run (not cancelled)."""
+def _enrolled(ctx: Context, when: ColumnElement[bool]) -> Select[int, int]:
+    """Seats held by the employer's people in offerings that run (not cancelled), in every
+    bucket whose time ``when`` matches the offering and whose field of action (if it has one,
+    see :meth:`Period.buckets`) is the course's."""
+    same_field = or_(ctx.cte.c.field.is_(None), ctx.cte.c.field == Course.field_of_action)
     return (
         select(ctx.cte.c.bucket, Enrollment.employee_id)
         .select_from(Enrollment)
         .join(Offering, Offering.id == Enrollment.offering_id)
+        .join(Course, Course.id == Offering.course_id)
         .join(Employee, and_(*_employees_of(ctx, Enrollment.employee_id, health=False)))
+        .join(ctx.cte, and_(when, same_field))
         .where(
             Enrollment.status == EnrollmentStatus.ENROLLED.value,
             Offering.status != OfferingStatus.CANCELLED.value,
@@ -129,11 +188,16 @@ def _enrolled(ctx: Context) -> Select[int, int]:
     )
 
 
+def _ended(ctx: Context) -> ColumnElement[bool]:
+    """Offerings that ended in the bucket, before today: a running course is not over yet."""
+    return and_(within(Offering.ends_on, ctx.cte), Offering.ends_on < ctx.today)
+
+
 def participation_rate(ctx: Context) -> Values:
     """1 for every active employee enrolled in an offering overlapping the bucket, else 0.
     Someone hired after a bucket ended is not yet part of its population."""
     overlap = and_(Offering.starts_on < ctx.cte.c.ends_on, Offering.ends_on >= ctx.cte.c.starts_on)
-    query = _enrolled(ctx).join(ctx.cte, overlap).distinct()
+    query = _enrolled(ctx, overlap).distinct()
     enrolled = {(row[0], row[1]) for row in db.session.execute(query)}
     values: Values = defaultdict(dict)
     for bucket in ctx.buckets:
@@ -146,11 +210,9 @@ def participation_rate(ctx: Context) -> Values:
 def completion_rate(ctx: Context) -> Values:
     """Per participant whose offering ended in the bucket (a course still running cannot be
     completed yet): 1 with a valid (not revoked) certificate for one of those seats."""
-    ended = and_(within(Offering.ends_on, ctx.cte), Offering.ends_on < ctx.today)
     query = (
-        _enrolled(ctx)
+        _enrolled(ctx, _ended(ctx))
         .add_columns(func.max(case((Certificate.id.is_not(None), 1), else_=0)))
-        .join(ctx.cte, ended)
         .outerjoin(
             Certificate,
             and_(Certificate.enrollment_id == Enrollment.id, Certificate.revoked_at.is_(None)),
@@ -164,9 +226,44 @@ def budget_used(ctx: Context) -> Values:
     """Employer share in EUR per participant, counted when the offering starts (the budget
     year a seat is charged to is its start year)."""
     query = (
-        _enrolled(ctx)
+        _enrolled(ctx, within(Offering.starts_on, ctx.cte))
         .add_columns(func.sum(Enrollment.employer_share_cents) / 100.0)
-        .join(ctx.cte, within(Offering.starts_on, ctx.cte))
+        .group_by(ctx.cte.c.bucket, Enrollment.employee_id)
+    )
+    return _collect(db.session.execute(query))
+
+
+def attendance_rate(ctx: Context) -> Values:
+    """Per participant of offerings that ended in the bucket: sessions marked present of all
+    sessions of those offerings, pooled (a person's long course weighs more than their short
+    one). Like the certificate threshold, only "present" counts; a session without a mark is
+    a session missed."""
+    sessions = (
+        select(CourseSession.offering_id, func.count(CourseSession.id).label("total"))
+        .group_by(CourseSession.offering_id)
+        .subquery()
+    )
+    present = (
+        select(Attendance.enrollment_id, func.count(Attendance.id).label("attended"))
+        .join(Enrollment, Enrollment.id == Attendance.enrollment_id)
+        .join(Employee, and_(*_employees_of(ctx, Enrollment.employee_id, health=False)))
+        .join(
+            CourseSession,
+            and_(
+                CourseSession.id == Attendance.session_id,
+                CourseSession.offering_id == Enrollment.offering_id,
+            ),
+        )
+        .where(Attendance.status == AttendanceStatus.PRESENT.value)
+        .group_by(Attendance.enrollment_id)
+        .subquery()
+    )
+    attended = cast(func.sum(func.coalesce(present.c.attended, 0)), Float)
+    query = (
+        _enrolled(ctx, _ended(ctx))
+        .add_columns(attended / func.sum(sessions.c.total))
+        .join(sessions, sessions.c.offering_id == Offering.id)
+        .outerjoin(present, present.c.enrollment_id == Enrollment.id)
         .group_by(ctx.cte.c.bucket, Enrollment.employee_id)
     )
     return _collect(db.session.execute(query))
@@ -219,13 +316,14 @@ def pain_limited_share(ctx: Context) -> Values:
     return _collect(db.session.execute(query))
 
 
-def checklist_score(ctx: Context) -> Values:
-    """Per person: the score of their latest scored checklist response in the bucket (the
-    workstation as it is now, not an average with how it was before a fix)."""
+def _latest_responses(ctx: Context) -> Select[int, int, int, int]:
+    """(bucket, person, response id, score) of each person's latest scored checklist response
+    in the bucket: the workstation as it is now, not an average with how it was before a fix."""
     ranked = (
         select(
             ctx.cte.c.bucket.label("bucket"),
             ChecklistResponse.employee_id.label("person"),
+            ChecklistResponse.id.label("response"),
             ChecklistResponse.score.label("score"),
             func.row_number()
             .over(
@@ -240,8 +338,40 @@ def checklist_score(ctx: Context) -> Values:
         .where(ChecklistResponse.score.is_not(None))
         .subquery()
     )
-    query = select(ranked.c.bucket, ranked.c.person, ranked.c.score).where(ranked.c.latest == 1)
-    return _collect(db.session.execute(query))
+    return select(ranked.c.bucket, ranked.c.person, ranked.c.response, ranked.c.score).where(
+        ranked.c.latest == 1
+    )
+
+
+def checklist_score(ctx: Context) -> Values:
+    """Per person: the score of their latest scored checklist response in the bucket."""
+    latest = _latest_responses(ctx).subquery()
+    return _collect(db.session.execute(select(latest.c.bucket, latest.c.person, latest.c.score)))
+
+
+def open_issues_share(ctx: Context) -> Values:
+    """Per person with a scored checklist response in the bucket: 1 when their latest one has
+    items to fix. A stored score under 100 says so already; a score of 100 can hide a small
+    shortfall in its rounding (one "partly" among many heavy items of an adapted copy), so
+    only those responses are evaluated again, all loaded in one query."""
+    latest = _latest_responses(ctx).subquery()
+    rows = db.session.execute(select(latest)).all()
+    full_marks = (
+        select(ChecklistResponse)
+        .where(ChecklistResponse.id.in_(select(latest.c.response).where(latest.c.score >= 100)))
+        .options(
+            selectinload(ChecklistResponse.template),
+            selectinload(ChecklistResponse.answers).selectinload(ChecklistAnswer.item),
+        )
+    )
+    to_fix = {
+        response.id: bool(evaluation_of(response).to_fix)
+        for response in db.session.scalars(full_marks)
+    }
+    return _collect(
+        (bucket, person, float(score < 100 or to_fix.get(response, False)))
+        for bucket, person, response, score in rows
+    )
 
 
 def training_frequency(ctx: Context) -> Values:
@@ -262,6 +392,142 @@ def training_frequency(ctx: Context) -> Values:
     return values
 
 
+def _ergonomic_measures(ctx: Context, when: ColumnElement[bool]) -> Select[int, int]:
+    """(bucket, person) of the employer's ergonomic measures whose time ``when`` matches the
+    bucket; health data, since a measure comes from a person's checklist result."""
+    return (
+        select(ctx.cte.c.bucket, ErgonomicMeasure.employee_id)
+        .select_from(ErgonomicMeasure)
+        .join(Employee, and_(*_employees_of(ctx, ErgonomicMeasure.employee_id, health=True)))
+        .join(ctx.cte, when)
+        .where(ErgonomicMeasure.employer_id == ctx.employer.id)
+    )
+
+
+def measures_done(ctx: Context) -> Values:
+    """Per person who asked for ergonomic measures in the bucket: the share of those requests
+    done by now. A rejected request counts as not done: the workstation stayed as it was."""
+    done = case((ErgonomicMeasure.status == MeasureStatus.DONE.value, 1.0), else_=0.0)
+    query = (
+        _ergonomic_measures(ctx, within_instant(ErgonomicMeasure.requested_at, ctx.cte))
+        .add_columns(func.avg(done))
+        .group_by(ctx.cte.c.bucket, ErgonomicMeasure.employee_id)
+    )
+    return _collect(db.session.execute(query))
+
+
+def measure_days_to_done(ctx: Context) -> Values:
+    """Per person with a measure done in the bucket: the mean number of German calendar days
+    from request to done (0: the same day), each bounded by :data:`MAX_DAYS_TO_DONE`."""
+    query = (
+        _ergonomic_measures(ctx, within_instant(ErgonomicMeasure.done_at, ctx.cte))
+        .add_columns(ErgonomicMeasure.requested_at, ErgonomicMeasure.done_at)
+        .where(ErgonomicMeasure.status == MeasureStatus.DONE.value)
+    )
+    days: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for bucket, person, requested_at, done_at in db.session.execute(query):
+        elapsed = (local_today(done_at) - local_today(requested_at)).days
+        days[(bucket, person)].append(min(max(elapsed, 0), MAX_DAYS_TO_DONE))
+    return _collect((bucket, person, fmean(spans)) for (bucket, person), spans in days.items())
+
+
+def _back_seats(*columns: SQLColumnExpression[Any]) -> Select[*tuple[Any, ...]]:
+    """Seats in running (not cancelled) offerings of back courses (:data:`BACK_FIELDS`)."""
+    return (
+        select(*columns)
+        .select_from(Enrollment)
+        .join(Offering, Offering.id == Enrollment.offering_id)
+        .join(Course, Course.id == Offering.course_id)
+        .where(
+            Enrollment.status == EnrollmentStatus.ENROLLED.value,
+            Offering.status != OfferingStatus.CANCELLED.value,
+            Course.field_of_action.in_(BACK_FIELDS),
+        )
+    )
+
+
+def _nrs_around(
+    ctx: Context, starts_on: SQLColumnExpression[date], ends_on: SQLColumnExpression[date]
+) -> Select[int, float | None, float | None]:
+    """Per countable person: mean NRS for the region over their check-ins in the window before
+    ``starts_on`` and in the window after ``ends_on`` (None without a check-in there)."""
+    before = and_(
+        PainCheckin.checked_on >= days_after(starts_on, -EFFECT_WINDOW_DAYS),
+        PainCheckin.checked_on < starts_on,
+    )
+    after = and_(
+        PainCheckin.checked_on > ends_on,
+        PainCheckin.checked_on <= days_after(ends_on, EFFECT_WINDOW_DAYS),
+    )
+    return (
+        select(
+            PainCheckin.employee_id,
+            func.avg(case((before, PainScore.nrs))),
+            func.avg(case((after, PainScore.nrs))),
+        )
+        .select_from(PainScore)
+        .join(PainCheckin, PainCheckin.id == PainScore.checkin_id)
+        .join(Employee, and_(*_employees_of(ctx, PainCheckin.employee_id, health=True)))
+        .where(PainScore.region == ctx.region.value, or_(before, after))
+        .group_by(PainCheckin.employee_id)
+    )
+
+
+def course_effect(ctx: Context) -> Values:
+    """Per person: the change in their mean NRS for the region from the window before a back
+    course to the window after it (13 weeks each; negative is less pain), for participants
+    and for non-participants "over the same months". It is an observation, not proof: people
+    choose to take part, and pain changes without a course too.
+
+    A participant holds a seat in a back course that starts in the period; their windows are
+    the 13 weeks before their first such offering starts and the 13 weeks after it ends. A
+    non-participant holds no seat in a back course that started in or before the period;
+    their windows are those of the median participant's offering (the median start and the
+    median end of the counted participants' offerings), so both groups are compared over the
+    same seasons. Anyone counts only with a check-in in each window; people with a back
+    course only before the period are in neither group.
+    """
+    ranked = (
+        _back_seats(
+            Enrollment.employee_id.label("person"),
+            Offering.starts_on.label("starts_on"),
+            Offering.ends_on.label("ends_on"),
+            func.row_number()
+            .over(partition_by=Enrollment.employee_id, order_by=(Offering.starts_on, Offering.id))
+            .label("nth"),
+        )
+        .join(Employee, and_(*_employees_of(ctx, Enrollment.employee_id, health=True)))
+        .where(Offering.starts_on >= ctx.period.first, Offering.starts_on < ctx.period.ends_on)
+        .subquery()
+    )
+    first = select(ranked).where(ranked.c.nth == 1).subquery()
+    participants = (
+        _nrs_around(ctx, first.c.starts_on, first.c.ends_on)
+        .add_columns(first.c.starts_on, first.c.ends_on)
+        .join(first, first.c.person == PainCheckin.employee_id)
+        .group_by(first.c.starts_on, first.c.ends_on)
+    )
+    values: Values = defaultdict(dict)
+    starts, ends = [], []
+    for person, before, after, starts_on, ends_on in db.session.execute(participants):
+        if before is not None and after is not None:
+            values[PARTICIPANTS][person] = float(after) - float(before)
+            starts.append(starts_on)
+            ends.append(ends_on)
+    if starts:
+        took_part = _back_seats(Enrollment.employee_id).where(
+            Offering.starts_on < ctx.period.ends_on
+        )
+        others = _nrs_around(
+            ctx, literal(median_low(starts), Date), literal(median_low(ends), Date)
+        ).where(PainCheckin.employee_id.not_in(took_part))
+        for person, before, after in db.session.execute(others):
+            if before is not None and after is not None:
+                values[NON_PARTICIPANTS][person] = float(after) - float(before)
+    values[0] = {**values[PARTICIPANTS], **values[NON_PARTICIPANTS]}
+    return values
+
+
 def _fixed(upper: float) -> Callable[[Context], float]:
     return lambda ctx: upper
 
@@ -276,6 +542,7 @@ MEASURES: dict[str, Measure] = {
             unit="share",
             compute=participation_rate,
             upper=_fixed(1.0),
+            groupings=ENROLLMENT_GROUPINGS,
         ),
         Measure(
             "completion_rate",
@@ -284,6 +551,7 @@ MEASURES: dict[str, Measure] = {
             unit="share",
             compute=completion_rate,
             upper=_fixed(1.0),
+            groupings=ENROLLMENT_GROUPINGS,
         ),
         Measure(
             "budget_used",
@@ -292,6 +560,16 @@ MEASURES: dict[str, Measure] = {
             unit="EUR",
             compute=budget_used,
             upper=_budget_bound,
+            groupings=ENROLLMENT_GROUPINGS,
+        ),
+        Measure(
+            "attendance_rate",
+            _l("Share of sessions attended by participants"),
+            health=False,
+            unit="share",
+            compute=attendance_rate,
+            upper=_fixed(1.0),
+            groupings=ENROLLMENT_GROUPINGS,
         ),
         Measure(
             "pain_mean",
@@ -328,6 +606,30 @@ MEASURES: dict[str, Measure] = {
             upper=_fixed(100.0),
         ),
         Measure(
+            "open_issues_share",
+            _l("Share of workstations with items to fix"),
+            health=True,
+            unit="share",
+            compute=open_issues_share,
+            upper=_fixed(1.0),
+        ),
+        Measure(
+            "measures_done",
+            _l("Share of requested ergonomic measures done"),
+            health=True,
+            unit="share",
+            compute=measures_done,
+            upper=_fixed(1.0),
+        ),
+        Measure(
+            "measure_days_to_done",
+            _l("Days from requesting an ergonomic measure to having it done"),
+            health=True,
+            unit="days",
+            compute=measure_days_to_done,
+            upper=_fixed(float(MAX_DAYS_TO_DONE)),
+        ),
+        Measure(
             "training_frequency",
             _l("Home training sessions per week"),
             health=True,
@@ -335,8 +637,32 @@ MEASURES: dict[str, Measure] = {
             compute=training_frequency,
             upper=_fixed(float(MAX_SESSIONS_PER_WEEK)),
         ),
+        Measure(
+            "course_effect",
+            _l(
+                "Change in pain (NRS) from before to after a back course, participants next to "
+                "non-participants over the same months: an observation, not proof of an effect"
+            ),
+            health=True,
+            unit="NRS change",
+            compute=course_effect,
+            upper=_fixed(10.0),
+            lower=-10.0,
+            by_region=True,
+            groupings=(GroupBy.PARTICIPATION,),
+        ),
     )
 }
+
+
+def groupings(name: str) -> tuple[GroupBy, ...]:
+    """The groupings measure ``name`` can be released by, the default first: the one rule the
+    API and the dashboards share."""
+    return MEASURES[name].groupings
+
+
+def default_grouping(name: str) -> GroupBy:
+    return MEASURES[name].groupings[0]
 
 
 @dataclass(frozen=True)
@@ -392,8 +718,13 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
     """
     now = now or utcnow()
     measure = MEASURES[spec.measure]
+    if spec.group_by not in measure.groupings:
+        raise ValueError(f"{measure.name} cannot be grouped by {spec.group_by.value}")
     org = Organisation.load(employer.id)
     buckets = spec.period.buckets(spec.group_by)
+    if spec.group_by is GroupBy.FIELD:
+        offered = _offered_fields(employer, spec.period)
+        buckets = [b for b in buckets if b.field is None or b.field in offered]
     ctx = Context(employer, org, buckets, buckets_cte(buckets), spec.period, now, spec.region)
     values = measure.compute(ctx)
     query = privacy.Query(
@@ -403,8 +734,7 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
         lower=measure.lower,
         upper=measure.upper(ctx),
         key=spec.key(),
-        # Departments and sites partition the people; months do not (one person, many months).
-        max_cells_per_person=None if spec.group_by.over_time else 1,
+        max_cells_per_person=spec.group_by.cells_per_person,
     )
     population = org.members(spec.department_id, spec.site_id)
 
@@ -413,10 +743,10 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
         return RawCell(group, restrict(values.get(bucket, {}), inside))
 
     layout: list[tuple[Group | None, int, set[int] | None]]
-    if spec.group_by.over_time:
-        layout = [(b.group, b.index, None) for b in buckets[1:]]
-    else:
+    if spec.group_by.of_organisation:
         layout = [(g, 0, people) for g, people in org.groups(spec.group_by, spec.department_id)]
+    else:
+        layout = [(b.group, b.index, None) for b in buckets[1:]]
     total = cut(None, 0, population, None)
     cells = [cut(group, bucket, population, people) for group, bucket, people in layout]
     for parent, filtered in _complements(org, spec.department_id, spec.site_id, population):
@@ -425,4 +755,68 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
             privacy.check_filter(
                 query, cut(group, bucket, parent, people), cut(group, bucket, filtered, people)
             )
+    if spec.group_by is GroupBy.FIELD:
+        cells = _protect_overlaps(privacy.k_for(employer, measure.health), total, cells)
     return privacy.release(query, total, cells, now=now)
+
+
+def _offered_fields(employer: Employer, period: Period) -> set[str]:
+    """Fields of action of the offerings opened to the employer that run in the period: the
+    field cells. A field nobody could book would be an empty cell, which the privacy layer
+    hides together with the smallest real one; which courses were opened is no one's personal
+    data, whereas cells chosen by who holds seats would give away empty fields."""
+    query = (
+        select(Course.field_of_action)
+        .distinct()
+        .select_from(OfferingEmployer)
+        .join(Offering, Offering.id == OfferingEmployer.offering_id)
+        .join(Course, Course.id == Offering.course_id)
+        .where(
+            OfferingEmployer.employer_id == employer.id,
+            Offering.status != OfferingStatus.CANCELLED.value,
+            Offering.starts_on < period.ends_on,
+            Offering.ends_on >= period.first,
+        )
+    )
+    return set(db.session.scalars(query))
+
+
+def _first_only(cells: Sequence[RawCell], hidden: Sequence[bool]) -> list[RawCell]:
+    """The cells with each person of the hidden ones kept in the first hidden cell only."""
+    seen: set[int] = set()
+    out = []
+    for cell, is_hidden in zip(cells, hidden, strict=True):
+        if is_hidden:
+            out.append(RawCell(cell.group, {p: v for p, v in cell.values.items() if p not in seen}))
+            seen.update(cell.values)
+        else:
+            out.append(cell)
+    return out
+
+
+def _protect_overlaps(k: int, total: RawCell, cells: Sequence[RawCell]) -> list[RawCell]:
+    """Complementary suppression for cells that share people (fields of action).
+
+    The privacy layer sizes "total minus the shown cells" in rows, which are people when each
+    person is in one cell. With fields of action one person can be in several hidden cells:
+    three people with seats in both stress and addiction courses are six rows but three
+    people, and for an additive measure (budget) total minus the shown fields is exactly their
+    sum. So the hidden cells go to the privacy layer with each person in the first of them
+    only, until its rows are the people and it hides nothing more; hidden cells are never
+    shown, so trimming them changes no figure. Should the layer then not hide exactly those
+    cells, they go empty, which hides them and sizes the rest by the people in no shown cell
+    (stricter still).
+    """
+    hidden = [False] * len(cells)
+    while True:
+        _, found = privacy.suppressed_cells(k, total, _first_only(cells, hidden))
+        grown = [was or now for was, now in zip(hidden, found, strict=True)]
+        if grown == hidden:
+            break
+        hidden = grown
+    if found == hidden:
+        return _first_only(cells, hidden)
+    return [
+        RawCell(cell.group, {}) if is_hidden else cell
+        for cell, is_hidden in zip(cells, hidden, strict=True)
+    ]

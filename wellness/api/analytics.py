@@ -17,7 +17,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from wellness.analytics.grid import MAX_MONTHS, GroupBy, Period, default_period, months_between
-from wellness.analytics.measures import DEFAULT_REGION, MEASURES, Spec, run
+from wellness.analytics.measures import (
+    DEFAULT_REGION,
+    MEASURES,
+    Spec,
+    default_grouping,
+    groupings,
+    run,
+)
 from wellness.analytics.privacy import CellOut, PrivacyRefused, Release
 from wellness.analytics.reports import record_view
 from wellness.api import bp
@@ -95,18 +102,18 @@ def _spec(measure: str) -> Spec:
     found = MEASURES.get(measure)
     if found is None:
         raise NotFound(_("There is no measure '%(name)s'.", name=measure))
-    raw_group = request.args.get("group_by") or GroupBy.DEPARTMENT.value
-    try:
-        group_by = GroupBy(raw_group)
-    except ValueError:
+    allowed = groupings(found.name)
+    raw_group = request.args.get("group_by") or default_grouping(found.name).value
+    # A StrEnum member equals its text, so this also refuses names that are no grouping at all.
+    if raw_group not in allowed:
         raise BadParameter(
             "group_by",
             _(
                 "Parameter '%(name)s' must be one of: %(allowed)s.",
                 name="group_by",
-                allowed=", ".join(g.value for g in GroupBy),
+                allowed=", ".join(g.value for g in allowed),
             ),
-        ) from None
+        )
     region = DEFAULT_REGION
     raw_region = request.args.get("region")
     if raw_region:
@@ -129,7 +136,7 @@ def _spec(measure: str) -> Spec:
         get_for_tenant(Department, department_id)
     if site_id is not None:
         get_for_tenant(Site, site_id)
-    return Spec(found.name, group_by, _period(), department_id, site_id, region)
+    return Spec(found.name, GroupBy(raw_group), _period(), department_id, site_id, region)
 
 
 def _cell(cell: CellOut) -> dict[str, Any]:
