@@ -36,6 +36,8 @@ def group_label(group_by: GroupBy) -> str:
         GroupBy.SITE: _("Site"),
         GroupBy.MONTH: _("Month"),
         GroupBy.QUARTER: _("Quarter"),
+        GroupBy.FIELD: _("Field of action"),
+        GroupBy.PARTICIPATION: _("Group"),
     }
     return labels.get(group_by, _("Group"))
 

@@ -80,10 +80,22 @@ PAGES = (
                 _l("Share of employees enrolled in a course, per department"),
             ),
             Chart(
+                "participation-field",
+                "participation_rate",
+                GroupBy.FIELD,
+                _l("Share of employees enrolled, per field of action of the course"),
+            ),
+            Chart(
                 "completion-department",
                 "completion_rate",
                 GroupBy.DEPARTMENT,
                 _l("Share of participants with a certificate, per department"),
+            ),
+            Chart(
+                "attendance-department",
+                "attendance_rate",
+                GroupBy.DEPARTMENT,
+                _l("Share of course sessions attended by participants, per department"),
             ),
         ),
     ),
@@ -130,10 +142,16 @@ PAGES = (
                 _l("Workstation checklist score (0-100), per department"),
             ),
             Chart(
-                "checklist-site",
-                "checklist_score",
-                GroupBy.SITE,
-                _l("Workstation checklist score (0-100), per site"),
+                "open-issues-department",
+                "open_issues_share",
+                GroupBy.DEPARTMENT,
+                _l("Share of workstations with items to fix, per department"),
+            ),
+            Chart(
+                "measures-done-quarter",
+                "measures_done",
+                GroupBy.QUARTER,
+                _l("Share of requested ergonomic measures done, per quarter of request"),
             ),
         ),
     ),
@@ -145,7 +163,23 @@ PAGES = (
             "next to employees who did not take part, over the same months. An observation, not "
             "proof: participants chose to take part."
         ),
-        (),
+        (
+            Chart(
+                "course-effect",
+                "course_effect",
+                GroupBy.PARTICIPATION,
+                _l(
+                    "Change in mean pain (NRS points), %(region)s, from the 3 months before a "
+                    "back course to the 3 months after it"
+                ),
+            ),
+            Chart(
+                "training-quarter",
+                "training_frequency",
+                GroupBy.QUARTER,
+                _l("Home training sessions per week, per quarter"),
+            ),
+        ),
     ),
     Page(
         "budget",
