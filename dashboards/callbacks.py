@@ -51,7 +51,7 @@ def render(
         return nav, [html.P(str(bad), className="notice notice-error", role="alert")]
     shown = [show(employer, chart, chosen, channel="dashboard") for chart in page.charts]
     db.session.commit()
-    return nav, page_body(page, shown, privacy_budget(employer))
+    return nav, page_body(page, shown, privacy_budget(employer), employer)
 
 
 def download_csv(

@@ -21,7 +21,8 @@ from dashboards.pages import PAGES, Page
 from wellness.analytics.grid import GroupBy
 from wellness.analytics.measures import MEASURES
 from wellness.analytics.privacy import Release
-from wellness.i18n import current_language
+from wellness.i18n import current_language, money
+from wellness.tenants.models import Employer
 
 GRAPH_CONFIG: Any = {
     "displaylogo": False,
@@ -61,7 +62,16 @@ def _explanation(release: Release) -> str:
     return " ".join(parts)
 
 
-def chart_section(shown: Shown) -> html.Section:
+def reference_line(measure: str, employer: Employer) -> tuple[float, str] | None:
+    """Budget charts show what each employee may receive per year (the tax-free limit the
+    employer set), so "used" is seen against "available"."""
+    if measure != "budget_used":
+        return None
+    allowance = employer.budget_per_employee_cents
+    return allowance / 100, _("Budget per employee and year: %(amount)s", amount=money(allowance))
+
+
+def chart_section(shown: Shown, employer: Employer) -> html.Section:
     chart = shown.chart
     title = shown.title
     heading = html.H2(title, id=f"title-{chart.id}")
@@ -84,6 +94,7 @@ def chart_section(shown: Shown) -> html.Section:
                     title,
                     over_time=chart.group_by.over_time,
                     language=current_language(),
+                    reference=reference_line(chart.measure, employer),
                 ),
                 config={**GRAPH_CONFIG, "toImageButtonOptions": {"filename": chart.id}},
                 className="chart-graph",
@@ -231,16 +242,19 @@ def overview(figures: list[Shown]) -> list[html.Section]:
     ]
 
 
-def page_body(page: Page, shown: list[Shown], budget: Budget | None) -> list[Component]:
+def page_body(
+    page: Page, shown: list[Shown], budget: Budget | None, employer: Employer
+) -> list[Component]:
     body: list[Component] = [
         html.H2(str(page.name), className="page-title"),
         html.P(str(page.intro), className="lead"),
     ]
-    notice = budget_notice(budget)
+    health = any(MEASURES[chart.measure].health for chart in page.charts)
+    notice = budget_notice(budget) if health else None
     if notice is not None:
         body.append(notice)
     if page.key_figures:
         body.extend(overview(shown))
     else:
-        body.extend(chart_section(item) for item in shown)
+        body.extend(chart_section(item, employer) for item in shown)
     return body

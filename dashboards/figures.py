@@ -73,8 +73,17 @@ def cell_text(cell: CellOut, unit: str, k: int) -> str:
     return f"{text}, n = {format_decimal(cell.n or 0, '#,##0')}"
 
 
-def figure(release: Release, unit: str, title: str, *, over_time: bool, language: str) -> go.Figure:
-    """A bar chart of groups or a line over time, with the noise interval as error bars."""
+def figure(
+    release: Release,
+    unit: str,
+    title: str,
+    *,
+    over_time: bool,
+    language: str,
+    reference: tuple[float, str] | None = None,
+) -> go.Figure:
+    """A bar chart of groups or a line over time, with the noise interval as error bars, and
+    optionally a dashed reference line (value, label), such as the yearly budget."""
     cells = release.cells
     names = [cell.group.name if cell.group else "" for cell in cells]
     values = [None if cell.suppressed else cell.value for cell in cells]
@@ -128,6 +137,14 @@ def figure(release: Release, unit: str, title: str, *, over_time: bool, language
                 textangle=-90,
                 font={"color": MUTED},
             )
+    if reference is not None:
+        fig.add_hline(
+            y=reference[0],
+            line_dash="dash",
+            line_color=MUTED,
+            annotation_text=reference[1],
+            annotation_position="top left",
+        )
     fig.update_layout(
         title={"text": title, "font": {"size": 16}},
         separators=SEPARATORS[language],
@@ -140,6 +157,7 @@ def figure(release: Release, unit: str, title: str, *, over_time: bool, language
     fig.update_yaxes(
         title_text=axis_title(unit),
         range=list(bounds) if bounds else None,
+        rangemode="tozero",
         tickformat=".0%" if unit == "share" else None,
         gridcolor="#e5e7eb",
         zeroline=True,
