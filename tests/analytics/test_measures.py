@@ -409,6 +409,10 @@ def test_api_lists_the_measures(hr_client: Any) -> None:
     assert (participation["health"], participation["unit"]) == (False, "share")
     assert participation["label"]  # translated, so only its presence is checked
     assert set(names) >= {"completion_rate", "budget_used", "checklist_score"}
+    assert names["course_effect"]["group_by"] == ["participation"]
+    assert names["pain_mean"]["region"] is True
+    assert participation["default_group_by"] == "department"
+    assert "field" in participation["group_by"]
 
 
 def test_api_returns_the_release_and_audits_the_query(employer: Employer, hr_client: Any) -> None:

@@ -167,7 +167,15 @@ def release_json(measure: str, release: Release) -> dict[str, Any]:
 def list_measures() -> ResponseReturnValue:
     return jsonify(
         measures=[
-            {"name": m.name, "label": str(m.label), "health": m.health, "unit": m.unit}
+            {
+                "name": m.name,
+                "label": str(m.label),
+                "health": m.health,
+                "unit": m.unit,
+                "group_by": [g.value for g in m.groupings],
+                "default_group_by": default_grouping(m.name).value,
+                "region": m.by_region,
+            }
             for m in MEASURES.values()
         ]
     )
