@@ -418,6 +418,18 @@ def _reused(stored: PrivacyRelease, budget: float) -> Release:
     )
 
 
+def stored_release(employer: Employer, key: str, *, now: datetime | None = None) -> Release | None:
+    """The noisy release already made for ``key`` in this budget period, if any.
+
+    Callers may ask before computing anything: a figure released once is already known to HR,
+    so returning it again reveals nothing new, whatever the data or the rules say now.
+    """
+    if not employer.dp_enabled:
+        return None
+    stored = _stored(employer.id, period_of(now or utcnow()), _storage_key(key))
+    return None if stored is None else _reused(stored, employer.dp_epsilon_per_period)
+
+
 def release(
     query: Query, total: RawCell, cells: Sequence[RawCell], *, now: datetime | None = None
 ) -> Release:
@@ -444,9 +456,9 @@ def release(
     moment = now or utcnow()
     period = period_of(moment)
     key = _storage_key(query.key)
-    stored = _stored(employer.id, period, key)
-    if stored is not None:
-        return _reused(stored, employer.dp_epsilon_per_period)
+    earlier = stored_release(employer, query.key, now=moment)
+    if earlier is not None:
+        return earlier
     if total_hidden:
         # Nothing is released, so nothing is spent (the total's size is no secret under k).
         return Release(
