@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from dash import Dash
+from dash.exceptions import DependencyException
 from flask import Flask
+from werkzeug.exceptions import NotFound
 
 from dashboards import callbacks
 from dashboards.data import DASHBOARD_ROLES
@@ -33,6 +35,10 @@ def init_dashboard(app: Flask) -> Dash:
     dash_app.layout = layout
     callbacks.register(dash_app)
     dash_app.init_app(app)
+    # Dash raises (a 500) for a script path it does not know; that is a 404.
+    app.register_error_handler(
+        DependencyException, lambda error: app.handle_user_exception(NotFound())
+    )
     allow_prefix(app, PREFIX, *DASHBOARD_ROLES)
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(PREFIX):

@@ -4,6 +4,7 @@ another employer 403 (the callbacks check the page's employer), HR and admin of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,14 @@ from wellness.auth.models import Role
 from wellness.tenants.models import Employer
 
 XHR_ROUTES = ["/hr/_dash-layout", "/hr/_dash-dependencies", "/hr/_reload-hash"]
-PAGES = ["/hr/", "/hr/pain", "/hr/assets/charts.js"]
+PAGES = [
+    "/hr/",
+    "/hr/pain",
+    "/hr/assets/charts.js",
+    "/hr/_favicon.ico",
+]
+#: Dash's own scripts: refused before Dash looks for the file.
+SCRIPT = "/hr/_dash-component-suites/dash/dcc/dash_core_components.v4_4_1m1.js"
 
 
 @pytest.fixture
@@ -44,7 +52,7 @@ def _callbacks(client: Any, tenant: object) -> list[int]:
 
 
 def test_anonymous_gets_401_for_dash_routes_and_the_login_for_pages(client, dash_employer):
-    for url in XHR_ROUTES:
+    for url in [*XHR_ROUTES, SCRIPT]:
         assert client.get(url).status_code == 401, url
     for url in PAGES:
         response = client.get(url)
@@ -63,7 +71,7 @@ def test_other_roles_get_403_everywhere(
     elif role is Role.OPERATOR:
         fields = {}
     _signed_in(client, login, make_user, role, **fields)
-    for url in XHR_ROUTES + PAGES:
+    for url in [*XHR_ROUTES, *PAGES, SCRIPT]:
         assert _status(client, url) == 403, url
     assert _callbacks(client, dash_employer.id) == [403, 403]
 
@@ -82,8 +90,11 @@ def test_hr_of_another_employer_gets_403_from_callbacks_about_this_one(
 @pytest.mark.parametrize("role", [Role.HR, Role.ADMIN])
 def test_hr_and_admin_of_the_employer_get_200(client, login, make_user, dash_employer, role):
     _signed_in(client, login, make_user, role, employer=dash_employer)
-    for url in XHR_ROUTES + PAGES:
+    scripts = re.findall(r'src="(/hr/_dash-component-suites/[^"]+)"', client.get("/hr/").text)
+    assert scripts
+    for url in [*XHR_ROUTES, *PAGES, *scripts]:
         assert _status(client, url) == 200, url
+    assert _status(client, "/hr/_dash-component-suites/dash/nothing.v1m1.js") == 404
     assert _callbacks(client, dash_employer.id)[0] == 200
 
 
