@@ -14,6 +14,7 @@ BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 IMPORT_BENCH_ARGS ?=
+ANALYTICS_BENCH_ARGS ?=
 PO_FILES := $(wildcard wellness/translations/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
@@ -62,16 +63,20 @@ translations: install
 
 # Requests/s and p50/p99 of the catalog and enrollment APIs against /healthz and /readyz, under
 # gunicorn on a throw-away PostgreSQL database, then a 100,000-row attendance import against a
-# bare COPY (benchmarks/README.md). Needs wrk and PostgreSQL on 127.0.0.1:5432 (user postgres;
-# BENCH_ARGS='--pg URL' for another). Takes about 5 minutes; never part of `make test` or CI.
+# bare COPY, then the HR dashboard pages' aggregates for 50,000 employees against DuckDB
+# (benchmarks/README.md). Needs wrk and PostgreSQL on 127.0.0.1:5432 (user postgres;
+# BENCH_ARGS='--pg URL' for another); installs the `bench` extra (duckdb) into the virtualenv.
+# Takes about 15 minutes; never part of `make test` or CI.
 .PHONY: bench
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 		echo "make bench needs wrk, the HTTP load generator:" >&2; \
 		echo "  Debian/Ubuntu: sudo apt-get install -y wrk    macOS: brew install wrk" >&2; \
 		exit 2; }
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/attendance_import.py $(IMPORT_BENCH_ARGS)
+	$(BIN)/python benchmarks/analytics.py $(ANALYTICS_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
