@@ -7,6 +7,7 @@ so they are checked against the employer's own months, departments and sites.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,7 @@ from flask_login import current_user
 
 from dashboards.layout import department_ids, known_months, site_ids
 from dashboards.pages import Chart
-from wellness.analytics.grid import Period
+from wellness.analytics.grid import Organisation, Period
 from wellness.analytics.measures import DEFAULT_REGION, MEASURES, Spec, run
 from wellness.analytics.privacy import PrivacyRefused, Release, budget_spent, period_of
 from wellness.analytics.reports import record_view
@@ -91,11 +92,19 @@ class Shown:
     refused: str | None = None
 
 
-def show(employer: Employer, chart: Chart, chosen: Filters, *, channel: str) -> Shown:
+def show(
+    employer: Employer,
+    chart: Chart,
+    chosen: Filters,
+    *,
+    channel: str,
+    organisation: Callable[[], Organisation] | None = None,
+) -> Shown:
     """Run one chart's query through the privacy layer and audit the look (refusals too).
 
     Each chart runs in a savepoint: a refused chart must not undo the releases of the charts
-    before it on the same page, which the budget has paid for.
+    before it on the same page, which the budget has paid for. A page passes one
+    ``organisation`` loader for all its charts (see :func:`wellness.analytics.measures.run`).
     """
     spec = Spec(
         chart.measure,
@@ -107,7 +116,7 @@ def show(employer: Employer, chart: Chart, chosen: Filters, *, channel: str) -> 
     )
     try:
         with db.session.begin_nested():
-            release = run(employer, spec)
+            release = run(employer, spec, organisation=organisation)
     except PrivacyRefused as refused:
         record_view(employer.id, user().id, spec, channel=channel, refused=True)
         return Shown(chart, chart.heading(chosen.region), None, refused.message)

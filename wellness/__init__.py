@@ -39,6 +39,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         enable_sqlite_foreign_keys(extensions.db.engine)
 
+    from wellness.health.pain_months import keep_current
+
+    keep_current()
+
     from wellness.auth.session import init_login
     from wellness.i18n import init_i18n
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -225,6 +226,18 @@ def purge_expired_command(now_text: str | None) -> None:
     click.echo(f"Employers checked: {len(results)}; rows deleted or unlinked: {total}.")
 
 
+@click.command("rebuild-rollups")
+@with_appcontext
+def rebuild_rollups_command() -> None:
+    """Recompute the analytics rollups from the raw rows (after a bulk load or a restore)."""
+    from wellness.health import pain_months
+
+    started = time.perf_counter()
+    rows = pain_months.rebuild()
+    db.session.commit()
+    click.echo(f"pain_months: {rows} rows in {time.perf_counter() - started:.1f} s.")
+
+
 def register_cli(app: Flask) -> None:
     for command in (
         demo_command,
@@ -234,6 +247,7 @@ def register_cli(app: Flask) -> None:
         send_mail_command,
         send_reminders_command,
         purge_expired_command,
+        rebuild_rollups_command,
     ):
         app.cli.add_command(command)
 

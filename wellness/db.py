@@ -6,12 +6,15 @@ Constraint names follow one convention so Alembic's batch mode on SQLite can fin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, TypeDecorator
+from sqlalchemy import Date, DateTime, MetaData, Table, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,3 +97,23 @@ def dialect_insert() -> Callable[..., Any]:
     if db.session.get_bind().dialect.name == "postgresql":
         return postgresql.insert
     return sqlite.insert
+
+
+class MonthOf(FunctionElement[date]):
+    """The first day of a date column's calendar month, in SQL on both databases (grouping
+    dated rows by month, e.g. for rollups)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_of"
+
+
+@compiles(MonthOf)
+def _month_of(element: MonthOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(MonthOf, "sqlite")
+def _month_of_sqlite(element: MonthOf, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite stores dates as ISO text; date() with a modifier returns the same format.
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"

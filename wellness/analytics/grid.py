@@ -8,11 +8,11 @@ cells and the privacy layer decides what of them HR may see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -263,8 +263,9 @@ def _days_after_sqlite(element: DaysAfter, compiler: SQLCompiler, **kw: Any) -> 
     return f"date({compiler.process(day, **kw)}, '{compiler.process(days, **kw)} days')"
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
+    """A tuple, not a dataclass: an employer of 50,000 builds 50,000 of them per query."""
+
     department_id: int | None
     site_id: int | None
     active: bool
@@ -274,13 +275,18 @@ class Person:
 @dataclass
 class Organisation:
     """An employer's people (pseudonymized ones never count) and department tree, loaded once
-    per query with two small selects; cells are then cut from it in memory."""
+    per query (or once per dashboard page, see :func:`wellness.analytics.measures.run`) with
+    three small selects; cells are then cut from it in memory, from people indexed by
+    department and site."""
 
     employer_id: int
     people: dict[int, Person]
     departments: dict[int, Department]
     sites: list[Site]
     children: dict[int | None, list[int]] = field(default_factory=dict)
+    by_department: dict[int | None, set[int]] = field(default_factory=dict)
+    by_site: dict[int | None, set[int]] = field(default_factory=dict)
+    _members: dict[tuple[int | None, int | None], frozenset[int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, employer_id: int) -> Organisation:
@@ -293,9 +299,7 @@ class Organisation:
                 Employee.hired_on,
             ).where(Employee.employer_id == employer_id, Employee.pseudonymized_at.is_(None))
         )
-        people = {
-            row.id: Person(row.department_id, row.site_id, row.active, row.hired_on) for row in rows
-        }
+        people = {row[0]: Person(row[1], row[2], row[3], row[4]) for row in rows}
         departments = {
             d.id: d
             for d in db.session.scalars(
@@ -310,6 +314,9 @@ class Organisation:
         org = cls(employer_id, people, departments, sites)
         for dept in sorted(departments.values(), key=lambda d: (d.name, d.id)):
             org.children.setdefault(dept.parent_id, []).append(dept.id)
+        for person_id, person in people.items():
+            org.by_department.setdefault(person.department_id, set()).add(person_id)
+            org.by_site.setdefault(person.site_id, set()).add(person_id)
         return org
 
     def subtree(self, department_id: int) -> set[int]:
@@ -325,20 +332,29 @@ class Organisation:
             todo.extend(self.children.get(current, []))
         return found
 
-    def members(self, department_id: int | None = None, site_id: int | None = None) -> set[int]:
-        """People in a department's subtree and/or at a site (everyone when both are None)."""
-        departments = self.subtree(department_id) if department_id is not None else None
-        return {
-            person_id
-            for person_id, person in self.people.items()
-            if (departments is None or person.department_id in departments)
-            and (site_id is None or person.site_id == site_id)
-        }
+    def members(
+        self, department_id: int | None = None, site_id: int | None = None
+    ) -> frozenset[int]:
+        """People in a department's subtree and/or at a site (everyone when both are None);
+        remembered, since one query asks for the same groups many times."""
+        key = (department_id, site_id)
+        found = self._members.get(key)
+        if found is None:
+            if department_id is None:
+                people: set[int] = set(self.people)
+            else:
+                people = set().union(
+                    *(self.by_department.get(d, ()) for d in self.subtree(department_id))
+                )
+            if site_id is not None:
+                people &= self.by_site.get(site_id, set())
+            found = self._members[key] = frozenset(people)
+        return found
 
     def parent_of(self, department_id: int) -> int | None:
         return self.departments[department_id].parent_id
 
-    def groups(self, by: GroupBy, department_id: int | None) -> list[tuple[Group, set[int]]]:
+    def groups(self, by: GroupBy, department_id: int | None) -> list[tuple[Group, Set[int]]]:
         """The cells of one hierarchy level, each with the people it counts, so that they
         partition the total: the child departments of the filter (or the top level) plus the
         people sitting directly in the filtered department (or in none), or every site plus
@@ -346,11 +362,11 @@ class Organisation:
         would reveal it however small it is."""
         if not by.of_organisation:
             return []
-        cells: list[tuple[Group, set[int]]] = []
+        cells: list[tuple[Group, Set[int]]] = []
         if by is GroupBy.SITE:
             for site in self.sites:
                 cells.append((Group(str(site.id), site.name), self.members(site_id=site.id)))
-            without = {pid for pid, p in self.people.items() if p.site_id is None}
+            without = self.by_site.get(None, set())
             if without:
                 cells.append((Group("none", _("No site")), without))
             return cells
@@ -365,7 +381,7 @@ class Organisation:
             if direct:
                 cells.append((Group("none", _("No department")), direct))
         else:
-            direct = {pid for pid, p in self.people.items() if p.department_id == department_id}
+            direct = self.by_department.get(department_id, set())
             if direct:
                 name = self.departments[department_id].name
                 cells.append(
@@ -374,5 +390,8 @@ class Organisation:
         return cells
 
 
-def restrict(values: Mapping[int, float], people: set[int]) -> dict[int, float]:
+def restrict(values: Mapping[int, float], people: Set[int]) -> dict[int, float]:
+    """The values of ``people`` only; walks the smaller side."""
+    if len(people) < len(values):
+        return {person: values[person] for person in people if person in values}
     return {person: value for person, value in values.items() if person in people}

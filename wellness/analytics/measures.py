@@ -13,7 +13,7 @@ is computed; pseudonymized people (erased or left) never count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import date, datetime
 from statistics import fmean, median_low
@@ -77,6 +77,7 @@ from wellness.health.models import (
     ExerciseLog,
     MeasureStatus,
     PainCheckin,
+    PainMonth,
     PainScore,
 )
 from wellness.i18n import local_today
@@ -273,16 +274,21 @@ def _budget_bound(ctx: Context) -> float:
     return ctx.employer.budget_per_employee_cents / 100 * ctx.period.years()
 
 
-def _mean_nrs(ctx: Context) -> Values:
-    query = (
-        select(ctx.cte.c.bucket, PainCheckin.employee_id, func.avg(PainScore.nrs))
-        .select_from(PainScore)
-        .join(PainCheckin, PainCheckin.id == PainScore.checkin_id)
-        .join(Employee, and_(*_employees_of(ctx, PainCheckin.employee_id, health=True)))
-        .join(ctx.cte, within(PainCheckin.checked_on, ctx.cte))
-        .where(PainScore.region == ctx.region.value)
-        .group_by(ctx.cte.c.bucket, PainCheckin.employee_id)
+def _pain_months(ctx: Context, *columns: Any) -> Select[Any]:
+    """The countable people's pain rollup rows (:class:`PainMonth`) in each bucket; buckets
+    of pain measures are whole calendar months, so a month row lies wholly inside or out."""
+    return (
+        select(ctx.cte.c.bucket, PainMonth.employee_id, *columns)
+        .select_from(PainMonth)
+        .join(Employee, and_(*_employees_of(ctx, PainMonth.employee_id, health=True)))
+        .join(ctx.cte, within(PainMonth.month, ctx.cte))
+        .group_by(ctx.cte.c.bucket, PainMonth.employee_id)
     )
+
+
+def _mean_nrs(ctx: Context) -> Values:
+    mean = cast(func.sum(PainMonth.nrs_sum), Float) / func.sum(PainMonth.scores)
+    query = _pain_months(ctx, mean).where(PainMonth.region == ctx.region.value)
     return _collect(db.session.execute(query))
 
 
@@ -301,19 +307,10 @@ def pain_high_share(ctx: Context) -> Values:
 
 
 def pain_limited_share(ctx: Context) -> Values:
-    """Per person who checked in: 1 when any check-in said pain prevented normal activity."""
-    query = (
-        select(
-            ctx.cte.c.bucket,
-            PainCheckin.employee_id,
-            func.max(case((PainCheckin.prevented_activity.is_(True), 1), else_=0)),
-        )
-        .select_from(PainCheckin)
-        .join(Employee, and_(*_employees_of(ctx, PainCheckin.employee_id, health=True)))
-        .join(ctx.cte, within(PainCheckin.checked_on, ctx.cte))
-        .group_by(ctx.cte.c.bucket, PainCheckin.employee_id)
-    )
-    return _collect(db.session.execute(query))
+    """Per person who checked in: 1 when any check-in said pain prevented normal activity
+    (every check-in scores every region, so any region's rollup rows hold every check-in)."""
+    limited = func.max(case((PainMonth.prevented > 0, 1), else_=0))
+    return _collect(db.session.execute(_pain_months(ctx, limited)))
 
 
 def _latest_responses(ctx: Context) -> Select[int, int, int, int]:
@@ -691,12 +688,12 @@ class Spec:
 
 
 def _complements(
-    org: Organisation, department_id: int | None, site_id: int | None, population: set[int]
-) -> list[tuple[set[int], set[int]]]:
+    org: Organisation, department_id: int | None, site_id: int | None, population: Set[int]
+) -> list[tuple[Set[int], Set[int]]]:
     """(parent, filtered) populations for the complement rule: each filter relaxed in turn (the
     parent department, or no site), and with both filters the corner outside both — otherwise
     parent − department − site + both would single out the people in neither."""
-    pairs = []
+    pairs: list[tuple[Set[int], Set[int]]] = []
     if department_id is not None:
         pairs.append((org.members(org.parent_of(department_id), site_id), population))
     if site_id is not None:
@@ -708,8 +705,18 @@ def _complements(
     return pairs
 
 
-def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Release:
+def run(
+    employer: Employer,
+    spec: Spec,
+    *,
+    now: datetime | None = None,
+    organisation: Callable[[], Organisation] | None = None,
+) -> Release:
     """Compute the cells of ``spec`` and release them through the privacy layer.
+
+    ``organisation`` returns the employer's :meth:`Organisation.load`, for callers that run
+    several queries at once (a dashboard page loads it once, and only when a chart is not a
+    stored release); loaded here when not given.
 
     The complement rule is applied to the total and to every cell against the same cell of
     each parent population (one filter relaxed): "site S in the whole company" minus "site S in
@@ -725,7 +732,9 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
         earlier = privacy.stored_release(employer, spec.key(), now=now)
         if earlier is not None:
             return earlier
-    org = Organisation.load(employer.id)
+    org = organisation() if organisation is not None else Organisation.load(employer.id)
+    if org.employer_id != employer.id:
+        raise ValueError("the organisation is another employer's")
     buckets = spec.period.buckets(spec.group_by)
     if spec.group_by is GroupBy.FIELD:
         offered = _offered_fields(employer, spec.period)
@@ -743,11 +752,11 @@ def run(employer: Employer, spec: Spec, *, now: datetime | None = None) -> Relea
     )
     population = org.members(spec.department_id, spec.site_id)
 
-    def cut(group: Group | None, bucket: int, scope: set[int], people: set[int] | None) -> RawCell:
+    def cut(group: Group | None, bucket: int, scope: Set[int], people: Set[int] | None) -> RawCell:
         inside = scope if people is None else scope & people
         return RawCell(group, restrict(values.get(bucket, {}), inside))
 
-    layout: list[tuple[Group | None, int, set[int] | None]]
+    layout: list[tuple[Group | None, int, Set[int] | None]]
     if spec.group_by.of_organisation:
         layout = [(g, 0, people) for g, people in org.groups(spec.group_by, spec.department_id)]
     else:

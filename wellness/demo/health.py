@@ -15,6 +15,7 @@ from typing import Any
 from wellness.audit.models import AuditEvent
 from wellness.demo.context import Demo, Person, bulk_insert, local
 from wellness.extensions import db
+from wellness.health import pain_months
 from wellness.health.checklist_scoring import Answered, Evaluation
 from wellness.health.checklists import evaluate_answers, load_shipped_templates
 from wellness.health.measures import STEP_ACTIONS, TARGET_TYPE
@@ -194,6 +195,9 @@ def _seed_pain(demo: Demo) -> None:
             )
             checkins.append((checkin, rows))
     _insert_with_children(checkins, PainScore, "checkin_id")
+    # The scores went in as one bulk insert, past the rollup's flush hook.
+    people = sorted({checkin.employee_id for checkin, _ in checkins})
+    pain_months.refresh(db.session.connection(), people, None, None)
 
 
 def _answer(

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Numeric,
     String,
     Text,
@@ -252,6 +253,36 @@ class PainScore(Base):
     prevented_activity: Mapped[bool] = mapped_column(Boolean, default=False)
 
     checkin: Mapped[PainCheckin] = relationship(back_populates="scores")
+
+
+class PainMonth(Base):
+    """One person's pain scores for one body region in one calendar month, summed: the rollup
+    HR figures read instead of every score (a person checking in weekly has four or five
+    scores a month). Sums, not means, so any run of months adds up to the person's exact mean
+    over it; a row per person, so consent, pseudonymization and department moves apply at
+    query time as they do to the scores. Derived data: kept current by
+    :mod:`wellness.health.pain_months` on every write and erased with the scores."""
+
+    __tablename__ = "pain_months"
+    __table_args__ = (
+        one_of("region", BodyRegion),
+        CheckConstraint("scores > 0", name="scores_positive"),
+        CheckConstraint("nrs_sum BETWEEN 0 AND 10 * scores", name="nrs_sum_range"),
+        CheckConstraint("prevented BETWEEN 0 AND scores", name="prevented_range"),
+        Index("ix_pain_months_region_month", "region", "month"),
+    )
+
+    employee_id: Mapped[int] = mapped_column(
+        ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: First day of the calendar month of the check-ins.
+    month: Mapped[date] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: Check-ins of the month that scored the region.
+    scores: Mapped[int]
+    nrs_sum: Mapped[int]
+    #: Of those check-ins, the ones in which pain prevented normal activity.
+    prevented: Mapped[int]
 
 
 class ExerciseLog(Base):

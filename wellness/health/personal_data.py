@@ -58,6 +58,7 @@ from wellness.auth.models import ApiToken, User, UserRole
 from wellness.courses.models import Course, CourseSession, Enrollment, Offering, Provider
 from wellness.db import Base, utcnow
 from wellness.extensions import db
+from wellness.health import pain_months
 from wellness.health.consent import text_version
 from wellness.health.measures import MEASURE_KINDS, OTHER_KIND, REQUESTED_ACTION
 from wellness.health.measures import TARGET_TYPE as MEASURE_TARGET
@@ -72,6 +73,7 @@ from wellness.health.models import (
     ExerciseEntry,
     ExerciseLog,
     PainCheckin,
+    PainMonth,
     PainScore,
 )
 from wellness.i18n import local_today
@@ -155,6 +157,7 @@ def export_queries(employee: Employee) -> list[tuple[str, Select[Any]]]:
         ("consents", select(*_columns(Consent)).where(Consent.employee_id == employee.id)),
         ("pain_checkins", select(*_columns(PainCheckin)).where(PainCheckin.id.in_(checkins))),
         ("pain_scores", select(*_columns(PainScore)).where(PainScore.checkin_id.in_(checkins))),
+        ("pain_months", select(*_columns(PainMonth)).where(PainMonth.employee_id == employee.id)),
         (
             "checklist_responses",
             select(
@@ -363,6 +366,10 @@ class HealthRows:
     responses: ColumnElement[bool]
     logs: ColumnElement[bool]
     measures: ColumnElement[bool]
+    #: Whose pain rollup (:mod:`wellness.health.pain_months`) to recompute afterwards: ids or
+    #: a select of ids, for the months up to ``pain_until``'s (all months when None).
+    pain_people: Any
+    pain_until: date | None = None
 
     @classmethod
     def of(cls, employee: Employee) -> HealthRows:
@@ -371,6 +378,7 @@ class HealthRows:
             responses=ChecklistResponse.employee_id == employee.id,
             logs=ExerciseLog.employee_id == employee.id,
             measures=ErgonomicMeasure.employee_id == employee.id,
+            pain_people=[employee.id],
         )
 
     def targets(self) -> list[tuple[str, type[Base], ColumnElement[bool]]]:
@@ -404,6 +412,7 @@ def delete_health_data(rows: HealthRows) -> HealthDataCounts:
         else:
             statement = delete(model).where(condition)
         counts[name] = _affected(statement)
+    pain_months.refresh(db.session.connection(), rows.pain_people, None, rows.pain_until)
     return HealthDataCounts(**counts)
 
 

@@ -53,6 +53,8 @@ def expired_rows(employer: Employer, cutoff: date) -> HealthRows:
         ),
         logs=and_(ExerciseLog.employee_id.in_(staff), ExerciseLog.performed_on < cutoff),
         measures=and_(ErgonomicMeasure.employer_id == employer.id, closed_at < start),
+        pain_people=staff,
+        pain_until=cutoff,
     )
 
 

@@ -1,0 +1,178 @@
+"""The pain rollup (:class:`~wellness.health.models.PainMonth`): current on every write.
+
+HR's pain figures read one row per person, month and region instead of every score: with
+weekly check-ins that is four to five times fewer rows, and no join of check-ins to scores.
+Every change recomputes the affected (person, month) rows from the scores themselves, in the
+same transaction, so the rollup cannot drift from them and a rebuild yields the same rows:
+
+- writes through the ORM (the check-in form and API, the demo, tests) are picked up after each
+  flush by :func:`keep_current`, whichever code made them;
+- bulk deletes in SQL (erasure, the retention purge) call :func:`refresh` themselves;
+- a bulk load that bypasses both (COPY, a restore) ends with :func:`rebuild`
+  (``wellness rollups rebuild``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.sql.elements import BindParameter
+
+from wellness.db import MonthOf
+from wellness.extensions import db
+from wellness.health.models import PainCheckin, PainMonth, PainScore
+from wellness.tenants.models import Employee
+
+#: (employee id, first day of a month)
+PersonMonth = tuple[int, date]
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _scores_by_month(condition: Any) -> Select[int, date, str, int, int, Any]:
+    """The rollup rows of the check-ins matching ``condition``, computed from the scores."""
+    month = MonthOf(PainCheckin.checked_on)
+    prevented = case((PainCheckin.prevented_activity.is_(True), 1), else_=0)
+    return (
+        select(
+            PainCheckin.employee_id,
+            month,
+            PainScore.region,
+            func.count(PainScore.id),
+            func.sum(PainScore.nrs),
+            func.sum(prevented),
+        )
+        .select_from(PainScore)
+        .join(PainCheckin, PainCheckin.id == PainScore.checkin_id)
+        .where(condition)
+        .group_by(PainCheckin.employee_id, month, PainScore.region)
+    )
+
+
+COLUMNS = ("employee_id", "month", "region", "scores", "nrs_sum", "prevented")
+
+
+def refresh(connection: Connection, people: Any, first: date | None, until: date | None) -> None:
+    """Recompute the rollup rows of ``people`` (ids, or a select of ids) for the months from
+    ``first``'s to ``until``'s (open-ended where None).
+
+    The people's employee rows are locked first (PostgreSQL): two check-ins of one person in
+    the same month, written at the same moment, would otherwise each rebuild the month without
+    the other's scores.
+    """
+    connection.execute(select(Employee.id).where(Employee.id.in_(people)).with_for_update())
+    kept: list[ColumnElement[bool]] = [PainMonth.employee_id.in_(people)]
+    raw: list[ColumnElement[bool]] = [PainCheckin.employee_id.in_(people)]
+    if first is not None:
+        kept.append(PainMonth.month >= first.replace(day=1))
+        raw.append(PainCheckin.checked_on >= first.replace(day=1))
+    if until is not None:
+        kept.append(PainMonth.month < _next_month(until))
+        raw.append(PainCheckin.checked_on < _next_month(until))
+    connection.execute(delete(PainMonth).where(*kept))
+    connection.execute(insert(PainMonth).from_select(COLUMNS, _scores_by_month(and_(*raw))))
+
+
+def _month_statements() -> tuple[Any, Any, Any]:
+    """:func:`refresh` for given people and one month, built once: after every check-in,
+    composing the statements would cost more than running them."""
+    people: BindParameter[list[int]] = bindparam("people", expanding=True)
+    month, end = bindparam("month", type_=Date()), bindparam("end", type_=Date())
+    lock = select(Employee.id).where(Employee.id.in_(people)).with_for_update()
+    stale = delete(PainMonth).where(PainMonth.employee_id.in_(people), PainMonth.month == month)
+    source = and_(
+        PainCheckin.employee_id.in_(people),
+        PainCheckin.checked_on >= month,
+        PainCheckin.checked_on < end,
+    )
+    return lock, stale, insert(PainMonth).from_select(COLUMNS, _scores_by_month(source))
+
+
+_LOCK, _STALE, _FRESH = _month_statements()
+
+
+def refresh_months(connection: Connection, months: Iterable[PersonMonth]) -> None:
+    """:func:`refresh` for each (person, month), people with the same month at once."""
+    by_month: dict[date, set[int]] = {}
+    for person, month in months:
+        by_month.setdefault(month, set()).add(person)
+    for month, people in sorted(by_month.items()):
+        params = {"people": sorted(people), "month": month, "end": _next_month(month)}
+        connection.execute(_LOCK, params)
+        connection.execute(_STALE, params)
+        connection.execute(_FRESH, params)
+
+
+def rebuild() -> int:
+    """Every rollup row anew from the scores; returns how many there are. Only flushes."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # One grouped pass over every score: give it the memory to group without spilling to
+        # disk, for this transaction only.
+        connection.execute(text("SET LOCAL work_mem = '1GB'"))
+        connection.execute(text("TRUNCATE pain_months"))
+    else:
+        connection.execute(delete(PainMonth))
+    connection.execute(insert(PainMonth).from_select(COLUMNS, _scores_by_month(True)))
+    return int(connection.scalar(select(func.count()).select_from(PainMonth)) or 0)
+
+
+def _touched(session: Session) -> set[PersonMonth]:
+    """(person, month) of every check-in and score the flush wrote or deleted."""
+    found: set[PersonMonth] = set()
+    checkin_ids: set[int] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, PainCheckin):
+            found.add((instance.employee_id, instance.checked_on.replace(day=1)))
+            # A moved check-in leaves its old month too.
+            history = inspect(instance).attrs.checked_on.history
+            for day in history.deleted or ():
+                found.add((instance.employee_id, day.replace(day=1)))
+        elif isinstance(instance, PainScore):
+            # The check-in is usually in the session already (the form appends scores to it).
+            checkin = inspect(instance).dict.get("checkin")
+            if isinstance(checkin, PainCheckin):
+                found.add((checkin.employee_id, checkin.checked_on.replace(day=1)))
+            elif instance.checkin_id is not None:
+                checkin_ids.add(instance.checkin_id)
+    if checkin_ids:
+        rows = session.connection().execute(
+            select(PainCheckin.employee_id, MonthOf(PainCheckin.checked_on)).where(
+                PainCheckin.id.in_(checkin_ids)
+            )
+        )
+        found.update((person, month) for person, month in rows)
+    return found
+
+
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    touched = _touched(session)
+    if touched:
+        refresh_months(session.connection(), touched)
+
+
+def keep_current() -> None:
+    """Refresh the rollup after every ORM flush that touched pain data (once per process)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
