@@ -141,7 +141,7 @@ def test_the_retention_purge_keeps_the_rollup_of_what_it_keeps(db, make_employer
 def test_rebuild_yields_the_rows_kept_current_on_every_write(db, make_employer, make_user):
     """A random history of check-ins, corrections and deletions: the rollup kept current on
     each write is what a rebuild from the scores computes."""
-    rng = random.Random(20261203)
+    rng = random.Random(20261203)  # noqa: S311 (shapes test data, no secret)
     employer = make_employer(slug="history")
     people = [make_user(Role.EMPLOYEE, employer=employer).employee for _ in range(4)]
     for _ in range(60):
