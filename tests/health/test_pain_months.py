@@ -103,6 +103,22 @@ def test_corrections_and_deletions_through_the_orm_follow_at_once(db, employee):
     assert rollup(db) == from_scores(db)
 
 
+def test_a_check_in_moved_to_another_person_leaves_the_first_ones_rollup(db, employee, make_user):
+    colleague = make_user(Role.EMPLOYEE, employer=employee.employer).employee
+    record_checkin(employee, {"low_back": 5}, checked_on=date(2026, 3, 2), today=TODAY)
+    db.session.commit()
+    row = db.session.scalars(
+        select(PainCheckin).where(PainCheckin.employee_id == employee.id)
+    ).one()
+
+    row.employee_id = colleague.id
+    db.session.commit()
+
+    assert rollup(db, employee) == {}
+    assert rollup(db, colleague)[(colleague.id, date(2026, 3, 1), "low_back")] == (1, 5, 0)
+    assert rollup(db) == from_scores(db)
+
+
 def test_erasure_removes_the_persons_rollup_and_nobody_elses(db, employee, make_user):
     colleague = make_user(Role.EMPLOYEE, employer=employee.employer).employee
     for person in (employee, colleague):

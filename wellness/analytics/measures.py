@@ -307,8 +307,9 @@ def pain_high_share(ctx: Context) -> Values:
 
 
 def pain_limited_share(ctx: Context) -> Values:
-    """Per person who checked in: 1 when any check-in said pain prevented normal activity
-    (every check-in scores every region, so any region's rollup rows hold every check-in)."""
+    """Per person who checked in: 1 when any check-in said pain prevented normal activity.
+    Read from every region's rollup rows: a check-in always scores regions (the form stores
+    all nine), so it is in at least one of them."""
     limited = func.max(case((PainMonth.prevented > 0, 1), else_=0))
     return _collect(db.session.execute(_pain_months(ctx, limited)))
 

@@ -9,7 +9,7 @@ same transaction, so the rollup cannot drift from them and a rebuild yields the 
   flush by :func:`keep_current`, whichever code made them;
 - bulk deletes in SQL (erasure, the retention purge) call :func:`refresh` themselves;
 - a bulk load that bypasses both (COPY, a restore) ends with :func:`rebuild`
-  (``wellness rollups rebuild``).
+  (``wellness rebuild-rollups``).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def refresh_months(connection: Connection, months: Iterable[PersonMonth]) -> Non
 
 
 def rebuild() -> int:
-    """Every rollup row anew from the scores; returns how many there are. Only flushes."""
+    """Every rollup row anew from the scores; returns how many there are. Never commits."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         # One grouped pass over every score: give it the memory to group without spilling to
@@ -144,11 +144,11 @@ def _touched(session: Session) -> set[PersonMonth]:
     checkin_ids: set[int] = set()
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, PainCheckin):
-            found.add((instance.employee_id, instance.checked_on.replace(day=1)))
-            # A moved check-in leaves its old month too.
-            history = inspect(instance).attrs.checked_on.history
-            for day in history.deleted or ():
-                found.add((instance.employee_id, day.replace(day=1)))
+            # A check-in moved to another day (or person) leaves its old month too.
+            attrs = inspect(instance).attrs
+            people = {instance.employee_id, *(attrs.employee_id.history.deleted or ())}
+            days = {instance.checked_on, *(attrs.checked_on.history.deleted or ())}
+            found.update((person, day.replace(day=1)) for person in people for day in days)
         elif isinstance(instance, PainScore):
             # The check-in is usually in the session already (the form appends scores to it).
             checkin = inspect(instance).dict.get("checkin")
