@@ -2075,7 +2075,7 @@ def measure(options: argparse.Namespace, url: str, fresh: bool, scratch: Path) -
     env = server_env(url)
     os.environ.update(env)
     from wellness import create_app
-    from wellness.analytics.grid import default_period
+    from wellness.analytics.calendar_periods import current_year
     from wellness.db import utcnow
     from wellness.extensions import db
     from wellness.i18n import local_today
@@ -2128,7 +2128,8 @@ def measure(options: argparse.Namespace, url: str, fresh: bool, scratch: Path) -
 
     duck, load_s = load_duckdb(app, scratch)
     log(f"Raw rows exported into DuckDB in {load_s:.0f} s (not timed).")
-    period = default_period(local_today(now))
+    # The dashboard's default: this calendar year (exact figures need a calendar period).
+    period = current_year(local_today(now))
     pages, skipped = dashboard_pages()
     busy = machine_busy_share()
     if busy is not None:

@@ -14,7 +14,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from dashboards.pages import PAGES, Page
-from wellness.analytics.grid import MAX_MONTHS, add_months, default_period, month_start
+from wellness.analytics import calendar_periods
+from wellness.analytics.grid import MAX_MONTHS, add_months, month_start
 from wellness.analytics.measures import DEFAULT_REGION
 from wellness.auth.guards import current_employer_id, tenant_select
 from wellness.db import utcnow
@@ -103,7 +104,8 @@ def layout() -> html.Div:
     ids, and then gets it without departments, sites or employer."""
     employer_id = getattr(current_user, "employer_id", None)
     today = local_today(utcnow())
-    period = default_period(today)
+    # Exact figures (participation, budget) are given for calendar periods only.
+    period = calendar_periods.current_year(today)
     month_options = _month_options(today)
     filters = html.Section(
         [

@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 
-from tests.analytics.test_measures import by_group, checkin, enroll, people, spec, today
+from tests.analytics.test_measures import (
+    by_group,
+    checkin,
+    days_until,
+    enroll,
+    last_year,
+    people,
+    spec,
+    today,
+    whole_last_year,
+)
 from wellness.analytics.grid import GroupBy, Period, month_start
 from wellness.analytics.measures import EFFECT_WINDOW_DAYS, MEASURES, run
 from wellness.courses.models import Offering, OfferingStatus
@@ -56,9 +66,10 @@ def test_course_effect_compares_participants_with_non_participants_over_the_same
     make_employer: Callable[..., Employer],
     make_offering: Callable[..., Offering],
 ) -> None:
-    early = make_offering(employer, starts_in_days=-200)  # movement: a back course
-    late = make_offering(employer, starts_in_days=-190)
-    period = since(early.starts_on)
+    june, ten_days_on = days_until(last_year()), days_until(last_year(11))
+    early = make_offering(employer, starts_in_days=june)  # movement: a back course
+    late = make_offering(employer, starts_in_days=ten_days_on)
+    period = whole_last_year()  # exact figures: a calendar period
 
     on_early, on_late = people(employer, 4), people(employer, 6)
     enroll(on_early, early)
@@ -75,15 +86,16 @@ def test_course_effect_compares_participants_with_non_participants_over_the_same
     enroll(refusing, early)
     before_after(refusing, early, 10, 0)
     soon = people(employer, 1)
-    enroll(soon, make_offering(employer, starts_in_days=-20))  # the after window is to come
+    enroll(soon, make_offering(employer, starts_in_days=-20))  # after the period
     checkin(soon[0], 9, today() - timedelta(days=25))
 
     # Non-participants are compared over the median participant's windows: the late offering
     # (six of ten participants). Nutrition courses and cancelled offerings are no back course.
     plain = people(employer, 8)
     nutrition = people(employer, 1)
-    enroll(nutrition, make_offering(employer, starts_in_days=-190, field_of_action="nutrition"))
-    cancelled = make_offering(employer, starts_in_days=-190)
+    food = make_offering(employer, starts_in_days=ten_days_on, field_of_action="nutrition")
+    enroll(nutrition, food)
+    cancelled = make_offering(employer, starts_in_days=ten_days_on)
     cancelled.status = OfferingStatus.CANCELLED.value
     withdrawn = people(employer, 1)
     enroll(withdrawn, cancelled)
@@ -95,11 +107,11 @@ def test_course_effect_compares_participants_with_non_participants_over_the_same
     checkin(outside, 0, late.ends_on + timedelta(days=5))
     # A back course before the period: in neither group.
     veteran = people(employer, 1)
-    enroll(veteran, make_offering(employer, starts_in_days=-400))
+    enroll(veteran, make_offering(employer, starts_in_days=june - 200))
     before_after(veteran, late, 10, 0)
     # Another employer's participants and non-participants.
     other = make_employer(dp_enabled=False)
-    theirs = make_offering(other, starts_in_days=-190)
+    theirs = make_offering(other, starts_in_days=ten_days_on)
     outsiders = people(other, 12)
     enroll(outsiders[:6], theirs)
     before_after(outsiders, theirs, 0, 10)
@@ -126,13 +138,13 @@ def test_course_effect_compares_participants_with_non_participants_over_the_same
 def test_course_effect_with_fewer_than_k_participants_is_suppressed(
     employer: Employer, make_offering: Callable[..., Offering]
 ) -> None:
-    course = make_offering(employer, starts_in_days=-150)
+    course = make_offering(employer, starts_in_days=days_until(last_year()))
     participants, others = people(employer, 3), people(employer, 12)
     enroll(participants, course)
     before_after(participants, course, 8, 2)
     before_after(others, course, 4, 4)
 
-    released = run(employer, effect(since(course.starts_on)))
+    released = run(employer, effect(whole_last_year()))
 
     cells = by_group(released)
     assert cells["participants"].suppressed is True
@@ -145,7 +157,7 @@ def test_course_effect_with_fewer_than_k_participants_is_suppressed(
 def test_course_effect_counts_only_consenting_people(
     employer: Employer, make_offering: Callable[..., Offering]
 ) -> None:
-    course = make_offering(employer, starts_in_days=-150)
+    course = make_offering(employer, starts_in_days=days_until(last_year()))
     participants = people(employer, 10)
     refusing = people(employer, 5, consent=False)
     enroll(participants + refusing, course)
@@ -153,7 +165,7 @@ def test_course_effect_counts_only_consenting_people(
     before_after(refusing, course, 10, 0)
     before_after(people(employer, 10), course, 5, 5)
 
-    released = run(employer, effect(since(course.starts_on)))
+    released = run(employer, effect(whole_last_year()))
 
     cells = by_group(released)
     assert (cells["participants"].n, cells["participants"].value) == (10, -2.0)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from wellness.analytics import calendar_periods
 from wellness.analytics.grid import GroupBy, Period, add_months, month_start
 from wellness.analytics.measures import Spec, run
 from wellness.analytics.privacy import PrivacyRefused, Release
@@ -45,6 +46,34 @@ def today() -> date:
 def this_month() -> Period:
     start = month_start(today())
     return Period(start, start)
+
+
+def calendar_year(day: date) -> Period:
+    """The calendar year of ``day`` up to this month: exact figures are given for calendar
+    periods only."""
+    year = calendar_periods.year_of(day, today())
+    assert year is not None
+    return year
+
+
+def last_autumn() -> Period:
+    """October to December of last year: a whole calendar quarter, whatever today is."""
+    return Period(date(today().year - 1, 10, 1), date(today().year - 1, 12, 1))
+
+
+def whole_last_year() -> Period:
+    return Period(date(today().year - 1, 1, 1), date(today().year - 1, 12, 1))
+
+
+def days_until(day: date) -> int:
+    """``make_offering``'s ``starts_in_days`` for an offering that starts on ``day``."""
+    return (day - today()).days
+
+
+def last_year(day: int = 1) -> date:
+    """A day of last year: outside this year's calendar tree (exact figures are suppressed
+    over their year's tree, so a lone person in another month of this year would hide it)."""
+    return date(today().year - 1, 6, day)
 
 
 def department(employer: Employer, name: str, parent: Department | None = None) -> Department:
@@ -212,9 +241,7 @@ def test_completion_rate_per_participant_of_finished_offerings(
     enroll(staff[:6], finished)
     enroll(staff[6:], running)  # cannot have completed yet: not counted
     certify(staff[:3], finished)
-    period = Period(month_start(finished.ends_on), month_start(today()))
-
-    released = run(employer, spec("completion_rate", period=period))
+    released = run(employer, spec("completion_rate", period=calendar_year(finished.ends_on)))
 
     assert (released.total.n, released.total.value) == (6, 0.5)
 
@@ -262,9 +289,10 @@ def test_pain_mean_is_per_person_and_per_region(employer: Employer) -> None:
     _db.session.commit()
 
     low_back = run(employer, spec("pain_mean"))
+    last_month = add_months(first, -1)
     neck = run(
         employer,
-        spec("pain_mean", region=BodyRegion.NECK, period=Period(add_months(first, -1), first)),
+        spec("pain_mean", region=BodyRegion.NECK, period=Period(last_month, last_month)),
     )
 
     person0 = 7.0 if today() != first else 8.0
@@ -341,30 +369,30 @@ def test_training_frequency_is_sessions_per_elapsed_week(employer: Employer) -> 
 
 def test_month_grouping_gives_each_month_its_own_values(employer: Employer) -> None:
     staff = people(employer, 10)
-    first = add_months(month_start(today()), -2)
-    second = add_months(first, 1)
-    pain(staff, 6, first)
-    pain(staff, 2, second)
+    quarter = last_autumn()
+    october, november, december = quarter.months()
+    pain(staff, 6, october)
+    pain(staff, 2, november)
+    pain(staff, 4, december)
 
-    released = run(employer, spec("pain_mean", GroupBy.MONTH, period=Period(first, second)))
+    released = run(employer, spec("pain_mean", GroupBy.MONTH, period=quarter))
 
     cells = by_group(released)
-    assert cells[f"{first:%Y-%m}"].value == 6.0
-    assert cells[f"{second:%Y-%m}"].value == 2.0
+    assert cells[f"{october:%Y-%m}"].value == 6.0
+    assert cells[f"{november:%Y-%m}"].value == 2.0
+    assert cells[f"{december:%Y-%m}"].value == 4.0
     assert (released.total.n, released.total.value) == (10, 4.0)
 
 
 def test_participation_month_population_starts_at_hiring(
     employer: Employer, make_offering: Callable[..., Offering]
 ) -> None:
-    first = add_months(month_start(today()), -1)
-    second = add_months(first, 1)
+    quarter = last_autumn()
+    first, second, _third = quarter.months()
     people(employer, 5, hired_on=first - timedelta(days=100))
     people(employer, 5, hired_on=second)
 
-    released = run(
-        employer, spec("participation_rate", GroupBy.MONTH, period=Period(first, second))
-    )
+    released = run(employer, spec("participation_rate", GroupBy.MONTH, period=quarter))
 
     cells = by_group(released)
     assert cells[f"{first:%Y-%m}"].n == 5

@@ -4,7 +4,7 @@ figures on small hand-built data, with the denials (consent, other employers, sm
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,14 +12,18 @@ from sqlalchemy import select
 
 from tests.analytics.test_measures import (
     by_group,
+    calendar_year,
     certify,
+    days_until,
     enroll,
+    last_year,
     people,
     spec,
     this_month,
     today,
+    whole_last_year,
 )
-from wellness.analytics.grid import GroupBy, Period, add_months, berlin_midnight, month_start
+from wellness.analytics.grid import GroupBy, berlin_midnight, month_start
 from wellness.analytics.measures import (
     MEASURES,
     default_grouping,
@@ -68,11 +72,6 @@ def attend(employee: Employee, offering: Offering, marks: Sequence[str]) -> None
     _db.session.commit()
 
 
-def since(day: date) -> Period:
-    """From ``day``'s month to this month."""
-    return Period(month_start(day), month_start(today()))
-
-
 # --- attendance_rate -------------------------------------------------------------------------
 
 
@@ -96,7 +95,7 @@ def test_attendance_rate_is_sessions_present_of_all_sessions_per_participant(
     for outsider in outsiders:
         attend(outsider, finished, [PRESENT] * 8)
 
-    released = run(employer, spec("attendance_rate", period=since(finished.ends_on)))
+    released = run(employer, spec("attendance_rate", period=calendar_year(finished.ends_on)))
 
     assert released.total.n == 5
     assert released.total.value == pytest.approx((1 + 6 / 8 + 4 / 8 + 7 / 8 + 0) / 5)
@@ -114,7 +113,7 @@ def test_attendance_rate_pools_a_persons_offerings(
         attend(employee, long, [PRESENT] * 10)
     attend(staff[0], short, [ABSENT] * 4)
 
-    released = run(employer, spec("attendance_rate", period=since(short.ends_on)))
+    released = run(employer, spec("attendance_rate", period=calendar_year(short.ends_on)))
 
     # staff[0]: 10 of 14 sessions; the others 10 of 10.
     assert released.total.value == pytest.approx((10 / 14 + 4) / 5)
@@ -129,7 +128,7 @@ def test_attendance_rate_of_fewer_than_k_participants_is_suppressed(
     for employee in staff:
         attend(employee, finished, [PRESENT] * 8)
 
-    released = run(employer, spec("attendance_rate", period=since(finished.ends_on)))
+    released = run(employer, spec("attendance_rate", period=calendar_year(finished.ends_on)))
 
     assert released.total.suppressed is True
     assert (released.total.n, released.total.value) == (None, None)
@@ -292,8 +291,8 @@ def test_measures_done_is_each_requesters_share_done(
         ask(employee, asked)
     for employee in people(make_employer(dp_enabled=False), 2):
         ask(employee, asked)
-    earlier = people(employer, 1)[0]  # asked last month: not in this month's figure
-    ask(earlier, berlin_midnight(add_months(month_start(today()), -1)))
+    earlier = people(employer, 1)[0]  # asked last year: not in this month's figure
+    ask(earlier, berlin_midnight(last_year()))
     _db.session.commit()
 
     released = run(employer, spec("measures_done"))
@@ -380,13 +379,14 @@ def test_budget_and_completion_by_field_count_only_that_fields_seats(
     employer: Employer, make_offering: Callable[..., Any]
 ) -> None:
     staff = people(employer, 12)
-    movement = make_offering(employer, starts_in_days=-70, field_of_action="movement")
-    stress = make_offering(employer, starts_in_days=-70, field_of_action="stress")
+    september = days_until(last_year().replace(month=9))  # ended, and in one calendar year
+    movement = make_offering(employer, starts_in_days=september, field_of_action="movement")
+    stress = make_offering(employer, starts_in_days=september, field_of_action="stress")
     enroll(staff[:6], movement, share_cents=10000)
     enroll(staff[:2] + staff[6:12], stress, share_cents=5000)
     certify(staff[:3], movement)
     certify(staff[6:12], stress)
-    period = since(movement.starts_on)
+    period = whole_last_year()
 
     budget = run(employer, spec("budget_used", GroupBy.FIELD, period=period))
     completion = run(employer, spec("completion_rate", GroupBy.FIELD, period=period))

@@ -11,7 +11,7 @@ Plus who may call the API at all, and consent withdrawal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -19,12 +19,15 @@ import pytest
 from tests.analytics.test_measures import (
     add_months,
     checkin,
+    days_until,
     department,
     enroll,
+    last_year,
     pain,
     people,
     site,
     today,
+    whole_last_year,
 )
 from wellness.analytics.grid import month_start
 from wellness.analytics.privacy import EPSILON_PER_RELEASE, Group, RawCell, suppressed_cells
@@ -282,16 +285,16 @@ def test_participants_cannot_be_worked_out_as_total_minus_non_participants(
     """The victim (NRS 10 to 0) and two colleagues took the back course; twelve did not. Total
     minus non-participants would be the three: the participant cell is under k (rule 1) and
     the non-participant cell goes with it (rule 2)."""
-    course = make_offering(employer, starts_in_days=-150)
+    course = make_offering(employer, starts_in_days=days_until(last_year()))
     victim, colleagues, others = people(employer, 1), people(employer, 2), people(employer, 12)
     enroll(victim + colleagues, course)
     for employee, before, after in [(victim[0], 10, 0)] + [(c, 2, 2) for c in colleagues + others]:
         checkin(employee, before, course.starts_on - timedelta(days=20))
         checkin(employee, after, course.ends_on + timedelta(days=20))
     _db.session.commit()
-    first = month_start(course.starts_on)
+    year = whole_last_year()
 
-    response = hr.get(f"{API}/course_effect?from={first:%Y-%m}&to={MONTH}")
+    response = hr.get(f"{API}/course_effect?from={year.first:%Y-%m}&to={year.last:%Y-%m}")
 
     body = response.get_json()
     shown = cells(body)
@@ -299,6 +302,62 @@ def test_participants_cannot_be_worked_out_as_total_minus_non_participants(
     assert shown["non-participants"]["suppressed"] is True
     assert shown["non-participants"]["value"] is None
     assert body["total"]["n"] == 15
+
+
+# --- exact figures over periods ----------------------------------------------------------------
+
+
+def budget_seats(employer: Employer, make_offering: Callable[..., Any], day: date, n: int) -> None:
+    """``n`` new people with a seat in an offering that starts on ``day`` (budget counts it
+    in that month)."""
+    enroll(people(employer, n), make_offering(employer, starts_in_days=days_until(day)))
+
+
+def test_overlapping_free_periods_are_refused_for_exact_figures(
+    employer: Employer, hr: Any, make_offering: Callable[..., Any]
+) -> None:
+    """Total(March..November) minus total(March..October) would be November's two people,
+    whatever the month grid hides: exact figures are given for calendar periods only."""
+    year = last_year().year
+    budget_seats(employer, make_offering, date(year, 3, 10), 12)
+    budget_seats(employer, make_offering, date(year, 11, 10), 2)
+
+    for to in ("10", "11"):
+        refused = hr.get(f"{API}/budget_used?from={year}-03&to={year}-{to}")
+        assert refused.status_code == 422
+        assert "calendar year, quarter or month" in refused.get_json()["detail"]
+    whole = hr.get(f"{API}/budget_used?from={year}-01&to={year}-12&group_by=month").get_json()
+    months = cells(whole)
+    assert months[f"{year}-11"]["suppressed"] is True  # rule 1
+    assert whole["total"]["n"] == 14
+
+
+def test_a_month_hidden_in_the_year_does_not_come_back_from_its_quarter(
+    employer: Employer, hr: Any, make_offering: Callable[..., Any]
+) -> None:
+    """The year by month hides November (two people) and, as the next-smallest, January; the
+    quarter October..December by month would hide November and October. Together they would
+    show October, December and the quarter, so November = quarter - October - December. One
+    suppression pattern over the year's calendar tree hides October in both."""
+    year = last_year().year
+    budget_seats(employer, make_offering, date(year, 1, 10), 5)
+    budget_seats(employer, make_offering, date(year, 10, 10), 6)
+    budget_seats(employer, make_offering, date(year, 11, 10), 2)
+    budget_seats(employer, make_offering, date(year, 12, 10), 6)
+
+    def months(first: str, last: str) -> dict[str, dict[str, Any]]:
+        query = f"from={year}-{first}&to={year}-{last}&group_by=month"
+        body = hr.get(f"{API}/budget_used?{query}").get_json()
+        return cells(body) | {"total": body["total"]}
+
+    by_year, by_quarter = months("01", "12"), months("10", "12")
+
+    assert by_quarter["total"]["suppressed"] is False
+    autumn = [f"{year}-{m}" for m in ("10", "11", "12")]
+    shown = {m for m in autumn for grid in (by_year, by_quarter) if not grid[m]["suppressed"]}
+    assert len(shown) <= 1  # the quarter minus what is shown leaves two months or more
+    assert by_year[f"{year}-11"]["suppressed"]
+    assert by_quarter[f"{year}-11"]["suppressed"]
 
 
 # --- consent ---------------------------------------------------------------------------------
@@ -309,7 +368,7 @@ def test_withdrawn_consent_removes_the_person_from_the_next_release(
 ) -> None:
     staff = people(employer, 11)
     pain(staff, 2)
-    checkin(staff[0], 10, today() - timedelta(days=40))
+    checkin(staff[0], 10, last_year())  # before this year: no lone month in its tree
     _db.session.commit()
     assert get(hr, "").get_json()["total"]["n"] == 11
 

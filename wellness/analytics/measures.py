@@ -20,6 +20,7 @@ from statistics import fmean, median_low
 from typing import Any
 
 from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CTE,
@@ -38,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
-from wellness.analytics import privacy
+from wellness.analytics import calendar_periods, privacy
 from wellness.analytics.grid import (
     NON_PARTICIPANTS,
     PARTICIPANTS,
@@ -659,6 +660,11 @@ def groupings(name: str) -> tuple[GroupBy, ...]:
     return MEASURES[name].groupings
 
 
+def releases_exactly(employer: Employer, name: str) -> bool:
+    """Whether measure ``name``'s figures go out without noise (then for calendar periods only)."""
+    return not (MEASURES[name].health and employer.dp_enabled)
+
+
 def default_grouping(name: str) -> GroupBy:
     return MEASURES[name].groupings[0]
 
@@ -733,6 +739,7 @@ def run(
         earlier = privacy.stored_release(employer, spec.key(), now=now)
         if earlier is not None:
             return earlier
+    year = _calendar_year(employer, measure, spec, local_today(now))
     org = organisation() if organisation is not None else Organisation.load(employer.id)
     if org.employer_id != employer.id:
         raise ValueError("the organisation is another employer's")
@@ -740,7 +747,12 @@ def run(
     if spec.group_by is GroupBy.FIELD:
         offered = _offered_fields(employer, spec.period)
         buckets = [b for b in buckets if b.field is None or b.field in offered]
-    ctx = Context(employer, org, buckets, buckets_cte(buckets), spec.period, now, spec.region)
+    tree = []
+    if year is not None and spec.group_by is not GroupBy.PARTICIPATION:
+        after = max(b.index for b in buckets) + 1
+        tree = calendar_periods.buckets(year, local_today(now), after)
+    everything = buckets + tree
+    ctx = Context(employer, org, everything, buckets_cte(everything), spec.period, now, spec.region)
     values = measure.compute(ctx)
     query = privacy.Query(
         employer_id=employer.id,
@@ -772,7 +784,37 @@ def run(
             )
     if spec.group_by is GroupBy.FIELD:
         cells = _protect_overlaps(privacy.k_for(employer, measure.health), total, cells)
-    return privacy.release(query, total, cells, now=now)
+    hidden: tuple[bool, list[bool] | None] = (False, None)
+    if year is not None and tree:
+        k = privacy.k_for(employer, measure.health)
+        tree_cells = {
+            calendar_periods.period_of(b): cut(None, b.index, population, None) for b in tree
+        }
+        pattern = calendar_periods.suppression(k, year, tree_cells, local_today(now))
+        over_time = [calendar_periods.period_of(b) for b in buckets[1:]]
+        hidden = (
+            pattern[spec.period],
+            [pattern[p] for p in over_time] if spec.group_by.over_time else None,
+        )
+    return privacy.release(query, total, cells, now=now, hidden=hidden)
+
+
+def _calendar_year(employer: Employer, measure: Measure, spec: Spec, today: date) -> Period | None:
+    """The year whose calendar tree an exact release is suppressed over (None: a noisy one).
+
+    Exact figures are released for calendar periods only (:mod:`.calendar_periods`); the
+    course effect's groups are no calendar cells, so it gets the period check alone."""
+    if not releases_exactly(employer, measure.name):
+        return None
+    if not calendar_periods.is_calendar(spec.period, today):
+        raise privacy.PrivacyRefused(
+            _(
+                "Figures without noise are given for a calendar year, quarter or month only "
+                "(e.g. January to December, or October to December): two overlapping periods "
+                "could otherwise be subtracted to single out a few people. Choose such a period."
+            )
+        )
+    return calendar_periods.year_of(spec.period.first, today)
 
 
 def _offered_fields(employer: Employer, period: Period) -> set[str]:

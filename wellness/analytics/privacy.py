@@ -206,12 +206,22 @@ def _check_values(query: Query, raw: Sequence[RawCell]) -> None:
             raise ValueError(f"{query.measure} produced a value that is not a finite number")
 
 
-def suppressed_cells(k: int, total: RawCell, cells: Sequence[RawCell]) -> tuple[bool, list[bool]]:
-    """Rules 1 and 2 on the true distinct counts: (total suppressed, each cell suppressed)."""
+def suppressed_cells(
+    k: int,
+    total: RawCell,
+    cells: Sequence[RawCell],
+    *,
+    hidden: Sequence[bool] | None = None,
+    hide_empty: bool = True,
+) -> tuple[bool, list[bool]]:
+    """Rules 1 and 2 on the true distinct counts: (total suppressed, each cell suppressed).
+    ``hidden`` marks cells hidden already, e.g. by the calendar tree of their year; without
+    ``hide_empty``, hidden cells with nobody in them may be worked out as empty."""
     people = set(total.values)
     if len(people) < k:
         return True, [True] * len(cells)
-    hidden = [len(cell.values) < k for cell in cells]
+    given = hidden or [False] * len(cells)
+    hidden = [was or len(cell.values) < k for was, cell in zip(given, cells, strict=True)]
     unassigned = len(people - set().union(*(cell.values.keys() for cell in cells)))
 
     def rest() -> int:
@@ -221,7 +231,7 @@ def suppressed_cells(k: int, total: RawCell, cells: Sequence[RawCell]) -> tuple[
         )
 
     size = rest()
-    while size < k and (size > 0 or any(hidden)) and not all(hidden):
+    while size < k and (size > 0 or (hide_empty and any(hidden))) and not all(hidden):
         smallest = min(
             (i for i, is_hidden in enumerate(hidden) if not is_hidden),
             key=lambda i: (len(cells[i].values), i),
@@ -431,13 +441,21 @@ def stored_release(employer: Employer, key: str, *, now: datetime | None = None)
 
 
 def release(
-    query: Query, total: RawCell, cells: Sequence[RawCell], *, now: datetime | None = None
+    query: Query,
+    total: RawCell,
+    cells: Sequence[RawCell],
+    *,
+    now: datetime | None = None,
+    hidden: tuple[bool, Sequence[bool] | None] = (False, None),
 ) -> Release:
-    """Apply rules 1, 2 and 4 to a measure's cells; the only way a figure reaches HR."""
+    """Apply rules 1, 2 and 4 to a measure's cells; the only way a figure reaches HR.
+    ``hidden`` is (total, cells) hidden already by the calendar tree of an exact release."""
     _check_values(query, [total, *cells])
     employer = _employer(query.employer_id)
     k = k_for(employer, query.health)
-    total_hidden, hidden = suppressed_cells(k, total, cells)
+    total_hidden, cells_hidden = suppressed_cells(k, total, cells, hidden=hidden[1])
+    if hidden[0]:
+        total_hidden, cells_hidden = True, [True] * len(cells)
     noisy = query.health and employer.dp_enabled
     if not noisy:
         return Release(
@@ -445,7 +463,7 @@ def release(
             total=_suppressed(total.group) if total_hidden else _exact(total),
             cells=[
                 _suppressed(cell.group) if is_hidden else _exact(cell)
-                for cell, is_hidden in zip(cells, hidden, strict=True)
+                for cell, is_hidden in zip(cells, cells_hidden, strict=True)
             ],
             noisy=False,
             epsilon=None,
@@ -489,14 +507,14 @@ def release(
             )
         )
 
-    shown = [cell for cell, is_hidden in zip(cells, hidden, strict=True) if not is_hidden]
+    shown = [cell for cell, is_hidden in zip(cells, cells_hidden, strict=True) if not is_hidden]
     _check_contributions(query, shown)
     scales = noise_scales(query, len(shown), EPSILON_PER_RELEASE)
     noised, epsilon = _noisy(query, k, [total, *shown], scales)
     noised_cells = iter(noised[1:])
     out_cells = [
         _suppressed(cell.group) if is_hidden else next(noised_cells)
-        for cell, is_hidden in zip(cells, hidden, strict=True)
+        for cell, is_hidden in zip(cells, cells_hidden, strict=True)
     ]
     result = {
         "k": k,

@@ -16,6 +16,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from wellness.analytics import calendar_periods
 from wellness.analytics.grid import MAX_MONTHS, GroupBy, Period, default_period, months_between
 from wellness.analytics.measures import (
     DEFAULT_REGION,
@@ -23,6 +24,7 @@ from wellness.analytics.measures import (
     Spec,
     default_grouping,
     groupings,
+    releases_exactly,
     run,
 )
 from wellness.analytics.privacy import CellOut, PrivacyRefused, Release
@@ -80,15 +82,18 @@ def _id(name: str) -> int | None:
     return int(raw)
 
 
-def _period() -> Period:
-    default = default_period(local_today(utcnow()))
+def _period(exact: bool) -> Period:
+    """The from/to months; by default the last 12 months, or this calendar year for exact
+    figures (which are given for calendar periods only)."""
+    today = local_today(utcnow())
+    default = calendar_periods.current_year(today) if exact else default_period(today)
     first, last = _month("from"), _month("to")
     if first is None and last is None:
         return default
     if last is None:
         last = max(first or default.last, default.last)
     if first is None:
-        first = default_period(last).first
+        first = date(last.year, 1, 1) if exact else default_period(last).first
     if first > last:
         raise BadParameter("from", _("Parameter 'from' must not be after 'to'."))
     if months_between(first, last) > MAX_MONTHS:
@@ -98,7 +103,7 @@ def _period() -> Period:
     return Period(first, last)
 
 
-def _spec(measure: str) -> Spec:
+def _spec(measure: str, employer: Employer) -> Spec:
     found = MEASURES.get(measure)
     if found is None:
         raise NotFound(_("There is no measure '%(name)s'.", name=measure))
@@ -136,7 +141,8 @@ def _spec(measure: str) -> Spec:
         get_for_tenant(Department, department_id)
     if site_id is not None:
         get_for_tenant(Site, site_id)
-    return Spec(found.name, GroupBy(raw_group), _period(), department_id, site_id, region)
+    period = _period(releases_exactly(employer, found.name))
+    return Spec(found.name, GroupBy(raw_group), period, department_id, site_id, region)
 
 
 def _cell(cell: CellOut) -> dict[str, Any]:
@@ -185,13 +191,13 @@ def list_measures() -> ResponseReturnValue:
 @allow(Role.HR, Role.ADMIN)
 def show_measure(measure: str) -> ResponseReturnValue:
     employer_id = current_employer_id()
-    try:
-        spec = _spec(measure)
-    except BadParameter as bad:
-        return _problem(400, _("Bad request"), bad.message, bad.name)
     employer = db.session.get(Employer, employer_id)
     if employer is None:
         raise NotFound(_("Employer not found."))
+    try:
+        spec = _spec(measure, employer)
+    except BadParameter as bad:
+        return _problem(400, _("Bad request"), bad.message, bad.name)
     try:
         released = run(employer, spec)
     except PrivacyRefused as refused:
