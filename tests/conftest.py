@@ -288,10 +288,12 @@ def inbox(smtp_server: tuple[int, _Inbox], app: Flask) -> Iterator[_Inbox]:
 def make_offering(app: Flask, make_provider: Callable[..., Provider]) -> Callable[..., Any]:
     """``make_offering(employer, capacity=10, price_cents=15000, subsidy_cents=10000)``: a
     published, certified weekly course opened to ``employer`` (or to nobody when None)."""
-    from datetime import date, datetime, time, timedelta
+    from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
     from wellness.courses.models import Course, CourseSession, Offering, OfferingEmployer
+    from wellness.db import utcnow
+    from wellness.i18n import local_today
 
     berlin = ZoneInfo("Europe/Berlin")
 
@@ -307,7 +309,8 @@ def make_offering(app: Flask, make_provider: Callable[..., Provider]) -> Callabl
         **fields: Any,
     ) -> Offering:
         provider = fields.pop("provider", None) or make_provider()
-        first = date.today() + timedelta(days=starts_in_days)
+        # German today, as the product counts it (UTC's date is a day behind before 1 am).
+        first = local_today(utcnow()) + timedelta(days=starts_in_days)
         course = Course(
             provider_id=provider.id,
             title=title,
