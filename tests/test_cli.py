@@ -50,13 +50,13 @@ def test_token_create_prints_one_working_token_per_line_and_nothing_else(
 
 
 def test_token_create_stores_scope_and_expiry(
-    app: Flask, db, make_user: Callable[..., User]
+    app: Flask, db, make_employer: Callable[..., Employer], make_user: Callable[..., User]
 ) -> None:
-    operator = make_user(Role.OPERATOR, email="ops@example.test")
+    admin = make_user(Role.ADMIN, employer=make_employer(), email="it@example.test")
     before = utcnow()
 
     result = _invoke(
-        app, "token", "create", "--email", operator.email, "--scope", "scim", "--expires-in", "60"
+        app, "token", "create", "--email", admin.email, "--scope", "scim", "--expires-in", "60"
     )
 
     assert result.exit_code == 0, result.output
@@ -72,10 +72,23 @@ def test_token_create_stores_scope_and_expiry(
     assert user_for_token(result.stdout.strip(), now=utcnow() + timedelta(seconds=61)) is None
 
 
-def test_token_create_for_unknown_email_fails_and_creates_no_token(
-    app: Flask, db, make_user: Callable[..., User]
+def test_token_create_refuses_a_scope_the_account_may_not_hold(
+    app: Flask, db, make_user: Callable[..., User], english: None
 ) -> None:
-    known = make_user(Role.OPERATOR, email="ops@example.test")
+    operator = make_user(Role.OPERATOR, email="ops@example.test")
+
+    result = _invoke(app, "token", "create", "--email", operator.email, "--scope", "scim")
+
+    assert result.exit_code == 1
+    assert "ops@example.test: Choose at least one scope this account may hold" in result.stderr
+    assert result.stdout == ""
+    assert _count(db, ApiToken) == 0
+
+
+def test_token_create_for_unknown_email_fails_and_creates_no_token(
+    app: Flask, db, make_employer: Callable[..., Employer], make_user: Callable[..., User]
+) -> None:
+    known = make_user(Role.EMPLOYEE, employer=make_employer(), email="erika@example.test")
 
     result = _invoke(
         app, "token", "create", "--email", known.email, "--email", "nobody@example.test"

@@ -66,7 +66,12 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.option("--email", "emails", multiple=True, required=True, help="Account; repeatable.")
-@click.option("--scope", "scopes", multiple=True, help="Scope such as scim; repeatable.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="Scope such as scim or analytics:read; repeatable. Default: all the account may hold.",
+)
 @click.option("--expires-in", type=click.IntRange(min=1), default=None, help="Seconds.")
 @click.option("--name", default="cli", show_default=True, help="Label shown in token lists.")
 @with_appcontext
@@ -80,7 +85,11 @@ def token_create(
         if found is None:
             _fail(f"no user with the e-mail address {email}")
             return
-        tokens.append(auth_services.create_api_token(found, name, scopes, expires_in))
+        try:
+            tokens.append(auth_services.create_api_token(found, name, scopes or None, expires_in))
+        except DomainError as refused:
+            _fail(f"{email}: {refused.message}")
+            return
     db.session.commit()
     for token in tokens:
         click.echo(token)
@@ -238,6 +247,48 @@ def rebuild_rollups_command() -> None:
     click.echo(f"pain_months: {rows} rows in {time.perf_counter() - started:.1f} s.")
 
 
+@click.command("import-employees")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--employer", "employer_slug", required=True, help="Employer short name.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show the changes; store nothing.")
+@with_appcontext
+def import_employees_command(file: Path, employer_slug: str, dry_run: bool) -> None:
+    """Create or update employees from a CSV or XLSX file (keyed on the employee number)."""
+    from wellness.tenants.employee_import import import_employees
+
+    employer = db.session.scalar(select(Employer).where(Employer.slug == employer_slug))
+    if employer is None:
+        _fail(f"no employer with the short name {employer_slug}")
+        return
+    with file.open("rb") as stream:
+        report = import_employees(
+            employer, stream, filename=file.name, actor_id=None, dry_run=dry_run
+        )
+    if not report.ok:
+        db.session.rollback()
+        for error in report.errors:
+            where = ", ".join(
+                part
+                for part in (f"Row {error.row}" if error.row else "", error.column or "")
+                if part
+            )
+            click.echo(f"{where}: {error.message}" if where else error.message, err=True)
+        if report.errors_total > len(report.errors):
+            click.echo(f"... {report.errors_total} problems in all.", err=True)
+        click.echo(f"{report.errors_total} problems; nothing was stored.", err=True)
+        sys.exit(1)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for path in report.new_departments:
+        click.echo(f"New department: {path}")
+    click.echo(
+        f"{'Would import' if dry_run else 'Imported'} {report.rows} rows: "
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged."
+    )
+
+
 def register_cli(app: Flask) -> None:
     for command in (
         demo_command,
@@ -248,6 +299,7 @@ def register_cli(app: Flask) -> None:
         send_reminders_command,
         purge_expired_command,
         rebuild_rollups_command,
+        import_employees_command,
     ):
         app.cli.add_command(command)
 

@@ -110,6 +110,9 @@ class Settings:
             "PASSWORD_HASH_METHOD": "scrypt",
             #: Per-IP throttle on sign-in and reset requests (Flask-Limiter syntax).
             "LOGIN_RATE_LIMIT": "10 per minute;100 per hour",
+            #: Per API token (or per address without one), and per address on top.
+            "API_RATE_LIMIT": "300 per minute",
+            "API_ADDRESS_RATE_LIMIT": "1200 per minute",
             #: Per-IP throttle on the public certificate check (guessing verification codes).
             "VERIFY_RATE_LIMIT": "20 per minute;200 per hour",
             #: Attendance files: largest upload and most data rows accepted.

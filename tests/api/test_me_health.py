@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from wellness.auth.models import Role
+from wellness.auth.scopes import allowed_scopes
 from wellness.auth.services import create_api_token
 from wellness.db import utcnow
 from wellness.health.models import BodyRegion, ExerciseLog, PainCheckin, PainScore
@@ -22,13 +23,17 @@ def employer(make_employer):
 
 
 @pytest.fixture
-def bearer(db, employer, make_user):
-    """Authorization headers of a new user (an employee of ``employer`` by default)."""
+def bearer(db, client, login, employer, make_user):
+    """Authorization headers of a new user (an employee of ``employer`` by default); an
+    operator, who cannot hold a token, is signed in with a browser session instead."""
 
     def build(role: Role = Role.EMPLOYEE, **kwargs):
         if role is not Role.OPERATOR and "provider" not in kwargs:
             kwargs.setdefault("employer", employer)
         user = make_user(role, **kwargs)
+        if not allowed_scopes(user):
+            login(client, user)
+            return {}
         token = create_api_token(user, "test")
         db.session.commit()
         return {"Authorization": f"Bearer {token}"}

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tests.conftest import PASSWORD
 from tests.health.test_personal_data import HEALTH_TABLES, add_health_data, stored
 from wellness.auth.models import Role
+from wellness.auth.scopes import allowed_scopes
 from wellness.auth.services import create_api_token
 from wellness.health import consent
 from wellness.health.models import Consent, ConsentPurpose
@@ -27,8 +28,11 @@ def employer(make_employer):
 
 
 @pytest.fixture
-def token_for(db):
+def token_for(db, client, login):
     def build(user):
+        if not allowed_scopes(user):  # operators cannot hold tokens: their browser session
+            login(client, user)
+            return {}
         token = create_api_token(user, "test")
         db.session.commit()
         return {"Authorization": f"Bearer {token}"}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    widgets,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -54,3 +62,27 @@ class ChangePasswordForm(ResetPasswordForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     locale = SelectField(_l("Language"), choices=LANGUAGES, validators=[DataRequired()])
+
+
+#: Lifetimes a token can be created with: every token expires, at the latest after a year.
+TOKEN_LIFETIMES = (30, 90, 365)
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("What the token is for, e.g. “attendance upload from our studio software”."),
+    )
+    scopes = SelectMultipleField(
+        _l("May"),
+        validators=[DataRequired(message=_l("Choose at least one scope."))],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    expires_in_days = SelectField(
+        _l("Expires after"),
+        choices=[SelectChoice(str(days), _l("%(n)d days", n=days)) for days in TOKEN_LIFETIMES],
+        default="90",
+        validators=[DataRequired()],
+    )

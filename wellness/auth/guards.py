@@ -13,12 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, select
 
 from wellness.auth.models import Role, User
+from wellness.auth.scopes import token_may_call
+from wellness.errors import DomainError
 from wellness.extensions import db
 
 if TYPE_CHECKING:
@@ -102,7 +105,20 @@ def enforce_access(app: Flask) -> ResponseReturnValue | None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if not current_user.has_role(*rule.roles):
         abort(403)
+    token = g.get("api_token")
+    if token is not None and not token_may_call(token.scope_set, request.endpoint, user()):
+        raise ScopeMissing(
+            _(
+                "This API token may not call this endpoint: it lacks the scope for it, or its "
+                "account no longer has the role the scope needs. Create a token with the right "
+                "scope under My account, API tokens."
+            )
+        )
     return None
+
+
+class ScopeMissing(DomainError):
+    status_code = 403
 
 
 def init_guards(app: Flask) -> None:

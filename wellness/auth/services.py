@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,8 +19,9 @@ from sqlalchemy.orm.interfaces import LoaderOption
 from wellness.audit.services import record
 from wellness.auth.models import ApiToken, Role, User, UserRole
 from wellness.auth.passwords import check_policy, hash_password, verify_password
+from wellness.auth.scopes import allowed_scopes
 from wellness.db import utcnow
-from wellness.errors import DomainError
+from wellness.errors import DomainError, NotFound
 from wellness.extensions import db
 from wellness.i18n import locale_for
 from wellness.notifications.mail import queue_mail
@@ -39,6 +40,8 @@ def user_context() -> tuple[LoaderOption, ...]:
 
 
 TOKEN_PREFIX = "wl_"  # noqa: S105 - a public marker, not a secret
+#: ``api_tokens.name`` holds at most this many characters.
+TOKEN_NAME_LENGTH = 120
 
 
 class LoginError(DomainError):
@@ -209,11 +212,25 @@ def _hash_token(token: str) -> str:
 
 
 def create_api_token(
-    user: User, name: str, scopes: tuple[str, ...] = (), expires_in: int | None = None
+    user: User, name: str, scopes: Iterable[str] | None = None, expires_in: int | None = None
 ) -> str:
-    """Return a new bearer token; only its hash is stored."""
+    """Return a new bearer token; only its hash is stored. Its scopes must be ones the user's
+    roles may hold (:mod:`wellness.auth.scopes`; None: all of those): a token without a scope
+    could call nothing."""
     if expires_in is not None and expires_in <= 0:
-        raise DomainError("--expires-in must be a positive number of seconds.")
+        raise DomainError(_("The expiry must be a positive number of seconds."))
+    allowed = {scope.value for scope in allowed_scopes(user)}
+    scopes = allowed if scopes is None else set(scopes)
+    if not scopes or not scopes <= allowed:
+        raise DomainError(
+            _(
+                "Choose at least one scope this account may hold: %(allowed)s.",
+                allowed=", ".join(sorted(allowed)) or _("none (this account cannot have tokens)"),
+            )
+        )
+    name = name.strip()
+    if not name or len(name) > TOKEN_NAME_LENGTH:
+        raise DomainError(_("Give the token a name of 1 to %(n)d characters.", n=TOKEN_NAME_LENGTH))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.session.add(
         ApiToken(
@@ -226,6 +243,25 @@ def create_api_token(
         )
     )
     db.session.flush()
+    return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """The user's tokens, newest first, revoked ones included (they show when and what)."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id)
+    return list(db.session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens; another user's token does not exist for them."""
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+    if token is None:
+        raise NotFound(_("There is no such token."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
     return token
 
 

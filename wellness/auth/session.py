@@ -3,7 +3,7 @@ or reset logs out every other session of the account."""
 
 from __future__ import annotations
 
-from flask import Flask, Request
+from flask import Flask, Request, g
 from flask_babel import lazy_gettext as _l
 
 from wellness.auth.models import User
@@ -30,7 +30,10 @@ def load_user_from_bearer(request: Request) -> User | None:
     from wellness.auth.services import user_for_token
 
     found = user_for_token(token.strip())
-    return found[0] if found else None
+    if found is None:
+        return None
+    g.api_token = found[1]  # the guard lets a token reach only its scopes' endpoints
+    return found[0]
 
 
 def init_login(app: Flask) -> None:
