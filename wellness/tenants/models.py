@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wellness.db import Base, utcnow
@@ -101,6 +101,7 @@ class Employee(Base):
     __table_args__ = (
         UniqueConstraint("employer_id", "employee_number"),
         UniqueConstraint("employer_id", "external_id"),
+        UniqueConstraint("employer_id", "user_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,6 +112,16 @@ class Employee(Base):
     employee_number: Mapped[str | None] = mapped_column(String(60))
     #: Identifier from the identity provider (SCIM ``externalId``).
     external_id: Mapped[str | None] = mapped_column(String(200))
+    #: SCIM ``userName`` (unique per employer, compared case-insensitively); may differ from the
+    #: login e-mail, and is set for people provisioned without an account.
+    user_name: Mapped[str | None] = mapped_column(String(254))
+    #: Names as the identity provider sends them (SCIM ``displayName``, ``name``).
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    #: Set when the identity provider deleted the person (SCIM DELETE): the row stays, inactive
+    #: and without account, for their history; SCIM no longer shows it.
+    deprovisioned_at: Mapped[datetime | None]
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
@@ -127,3 +138,22 @@ class Employee(Base):
     user: Mapped[User | None] = relationship(back_populates="employee")
     department: Mapped[Department | None] = relationship()
     site: Mapped[Site | None] = relationship()
+
+
+class EmployeeImportDraft(Base):
+    """An employee file between its preview and the admin's confirmation.
+
+    ``plan_sha256`` fingerprints the changes the preview showed: the confirmation applies the
+    file only while it would still make exactly those changes (see ``employee_import``).
+    """
+
+    __tablename__ = "employee_import_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(43), unique=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    plan_sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
