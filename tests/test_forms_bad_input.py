@@ -175,6 +175,29 @@ def test_settings_are_saved_and_audited_without_values(client, db, login, make_e
     assert "Neuer Name" not in event.details
 
 
+def test_password_login_stays_on_until_single_sign_on_is_set_up(
+    client, db, login, make_employer, make_user
+):
+    """Otherwise nobody of the employer could sign in any more."""
+    employer = make_employer(locale="en")
+    login(client, make_user(Role.ADMIN, employer=employer))
+    settings = {
+        "name": "X",
+        "locale": "en",
+        "k_participation": "5",
+        "k_health": "10",
+        "budget_eur": "600",
+        "retention_months": "24",
+    }  # the password login box unticked
+
+    response = client.post("/admin/settings", data=settings)
+
+    assert response.status_code == 400
+    assert "single sign-on is set up" in response.get_data(as_text=True)
+    db.session.refresh(employer)
+    assert employer.password_login_enabled is True
+
+
 def test_unknown_language_is_refused(client):
     assert client.post("/language", data={"locale": "xx"}).status_code == 400
 
@@ -193,6 +216,7 @@ def test_amounts_are_read_as_german_people_type_them(
         "k_participation": "5",
         "k_health": "10",
         "retention_months": "24",
+        "password_login_enabled": "y",
     }
     response = client.post("/admin/settings", data={**settings, "budget_eur": typed})
     assert response.status_code == 302

@@ -48,6 +48,7 @@ _ITEMS: dict[Role, list[NavItem]] = {
         NavItem("measures.index", _l("Ergonomic measures"), "/admin/measures"),
         NavItem("measures.templates", _l("Checklists"), "/admin/checklists"),
         NavItem("admin.settings", _l("Settings"), "/admin/settings"),
+        NavItem("sso.configure", _l("Single sign-on"), "/admin/sso"),
         NavItem("admin.audit", _l("Audit log"), "/admin/audit"),
         NavItem("transparency.index", _l("Transparency"), "/transparency"),
     ],

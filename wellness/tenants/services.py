@@ -80,6 +80,11 @@ def update_settings(employer: Employer, settings: EmployerSettings, actor_id: in
     """Apply settings; returns the names of the fields that changed (for the audit log)."""
     if min(settings.k_participation, settings.k_health) < MIN_GROUP_SIZE:
         raise DomainError(_("Minimum group sizes below %(k)d are not allowed.", k=MIN_GROUP_SIZE))
+    from wellness.auth.oidc import sso_configured
+
+    if not settings.password_login_enabled and not sso_configured(employer):
+        # Nobody of the employer could sign in any more.
+        raise DomainError(_("Password login can only be turned off once single sign-on is set up."))
     changed = apply_changes(employer, vars(settings))
     if changed:
         record(
