@@ -2,59 +2,28 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime, timedelta
-from io import BytesIO
+from datetime import datetime
 from typing import IO
 
-from sqlalchemy import delete, select
-
 from wellness.attendance.models import AttendanceDraft
-from wellness.db import utcnow
-from wellness.extensions import db
+from wellness.drafts import KEEP, DraftStore
 
-#: Abandoned previews are deleted after this long.
-KEEP = timedelta(days=1)
+__all__ = ["KEEP", "content", "discard", "find", "purge", "save"]
+
+_store = DraftStore(AttendanceDraft)
+content = _store.content
+discard = _store.discard
 
 
 def save(offering_id: int, user_id: int, filename: str, stream: IO[bytes]) -> str:
     """Keep the previewed file; returns the token the confirmation form sends back."""
-    purge(utcnow())
-    stream.seek(0)
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        AttendanceDraft(
-            token=token,
-            offering_id=offering_id,
-            user_id=user_id,
-            filename=filename[:255],
-            content=stream.read(),
-        )
-    )
-    db.session.flush()
-    return token
+    return _store.save(user_id, filename, stream, offering_id=offering_id)
 
 
 def find(token: str, offering_id: int, user_id: int) -> AttendanceDraft | None:
     """The user's own draft for this offering; anybody else's token finds nothing."""
-    return db.session.scalar(
-        select(AttendanceDraft).where(
-            AttendanceDraft.token == token,
-            AttendanceDraft.offering_id == offering_id,
-            AttendanceDraft.user_id == user_id,
-            AttendanceDraft.created_at > utcnow() - KEEP,
-        )
-    )
-
-
-def content(draft: AttendanceDraft) -> IO[bytes]:
-    return BytesIO(draft.content)
-
-
-def discard(draft: AttendanceDraft) -> None:
-    db.session.delete(draft)
-    db.session.flush()
+    return _store.find(token, user_id, offering_id=offering_id)
 
 
 def purge(now: datetime) -> None:
-    db.session.execute(delete(AttendanceDraft).where(AttendanceDraft.created_at < now - KEEP))
+    _store.purge(now)

@@ -14,7 +14,6 @@ alone (not recorded yet). Sessions that have not started take only "excused".
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -33,7 +32,6 @@ from wellness.attendance.layout import (
     MARKS,
     Layout,
     SessionRef,
-    normalize,
     parse_session_ref,
     read_layout,
 )
@@ -44,22 +42,11 @@ from wellness.courses.models import Course, CourseSession, Enrollment, Enrollmen
 from wellness.db import UTCDateTime, copy_rows, utcnow
 from wellness.extensions import db
 from wellness.i18n import BERLIN
+from wellness.tabular import RowErrors, data_rows, normalize
 from wellness.tenants.models import Employee
 
-#: Errors listed in a report; the total is always given.
-MAX_ERRORS = 200
 #: Changes listed in a preview; the counts are always complete.
 MAX_LISTED_CHANGES = 500
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int | None  # None: the file as a whole
-    column: str | None
-    message: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -75,30 +62,13 @@ class Change:
 
 
 @dataclass
-class Report:
-    rows: int = 0
+class Report(RowErrors):
     created: int = 0
     changed: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    errors_total: int = 0
     changes: list[Change] = field(default_factory=list)
     dry_run: bool = True
     upload_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.errors_total == 0
-
-    @property
-    def listing(self) -> bool:
-        """Whether another error would still be listed (beyond that, errors are only counted)."""
-        return len(self.errors) < MAX_ERRORS
-
-    def error(self, row: int | None, column: str | None, message: str) -> None:
-        self.errors_total += 1
-        if self.listing:
-            self.errors.append(RowError(row, column, message))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -303,7 +273,7 @@ def _collect(
     marked_columns: set[int] = set()
     blanks: list[tuple[int, int, int]] = []  # (row, column, enrollment) of empty wide cells
 
-    for number, cells in _data_rows(table.rows, width, report, max_rows):
+    for number, cells in data_rows(table.rows, width, report, max_rows):
         person = _participant(cells, layout, header, number, known, report)
         if layout.wide:
             for index, session in columns:
@@ -340,35 +310,6 @@ def _collect(
             person = known.by_enrollment[enrollment_id]
             _add(marks, person, session, _Mark(number, header[index], ABSENT), report)
     return marks
-
-
-def _data_rows(
-    rows: Iterator[tuple[int, list[str]]], width: int, report: Report, max_rows: int
-) -> Iterator[tuple[int, list[str]]]:
-    """Rows with content, padded to the header's width; cells beyond it must be empty."""
-    for number, cells in rows:
-        if not "".join(cells).strip():
-            continue
-        report.rows += 1
-        if report.rows > max_rows:
-            raise FileRefused(
-                _(
-                    "The file has more than %(limit)s rows; split it into smaller files.",
-                    limit=f"{max_rows:,}",
-                )
-            )
-        if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-            report.error(
-                number,
-                None,
-                _(
-                    "This row has %(cells)d cells but the header only %(columns)d columns.",
-                    cells=len(cells),
-                    columns=width,
-                ),
-            )
-            continue
-        yield number, cells + [""] * (width - len(cells))
 
 
 def _session_columns(

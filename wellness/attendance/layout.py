@@ -7,14 +7,14 @@ column per session date). Headers may be English or German, in any case, with ex
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from flask_babel import gettext as _
 
 from wellness.attendance.files import FileRefused
 from wellness.attendance.models import AttendanceStatus
+from wellness.tabular import DATE_FORMATS, EMAIL_HEADERS, column_roles, normalize, parse_with
 
 CODE_HEADERS = frozenset(
     {
@@ -29,9 +29,6 @@ CODE_HEADERS = frozenset(
         "teilnehmer-id",
         "kennung",
     }
-)
-EMAIL_HEADERS = frozenset(
-    {"email", "e-mail", "mail", "email address", "e-mail address", "e-mail-adresse"}
 )
 DATE_HEADERS = frozenset({"date", "session", "session date", "datum", "termin", "kurstermin"})
 STATUS_HEADERS = frozenset(
@@ -62,15 +59,7 @@ MARKS = {
     "entschuldigt": EXCUSED,
 }
 
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y")
 _TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%H.%M")
-_SPACES = re.compile(r"\s+")
-
-
-def normalize(text: str) -> str:
-    """Header and mark text compared case- and space-insensitively."""
-    cleaned = text.replace("\ufeff", "").replace("\u200b", "").replace("_", " ")
-    return _SPACES.sub(" ", cleaned).strip().strip(":").strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -87,26 +76,17 @@ def parse_session_ref(text: str) -> SessionRef | None:
     if not value:
         return None
     day_part, _sep, time_part = value.replace("T", " ").partition(" ")
-    day = _parse(day_part, _DATE_FORMATS)
+    day = parse_with(day_part, DATE_FORMATS)
     if day is None:
         return None
     if not time_part.strip():
         return SessionRef(day.date())
-    moment = _parse(time_part.strip(), _TIME_FORMATS)
+    moment = parse_with(time_part.strip(), _TIME_FORMATS)
     if moment is None:
         return None
     if moment.hour == 0 and moment.minute == 0:  # Excel's date cells carry midnight
         return SessionRef(day.date())
     return SessionRef(day.date(), f"{moment.hour:02d}:{moment.minute:02d}")
-
-
-def _parse(text: str, formats: tuple[str, ...]) -> datetime | None:
-    for pattern in formats:
-        try:
-            return datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-    return None
 
 
 @dataclass(frozen=True)
@@ -134,24 +114,11 @@ class Layout:
 
 def read_layout(header: list[str]) -> Layout:
     """Recognise the columns, or refuse the file saying what the header needs."""
-    found: dict[str, int] = {}
+    found, others = column_roles(header, _ROLES)
     sessions: list[tuple[int, SessionRef]] = []
-    for index, raw in enumerate(header):
+    for index in others:
+        raw = header[index]
         name = normalize(raw)
-        role = _role(name)
-        if role is not None:
-            if role in found:
-                raise FileRefused(
-                    _(
-                        'The header has the column "%(name)s" twice (columns %(first)d and '
-                        "%(second)d).",
-                        name=raw.strip(),
-                        first=found[role] + 1,
-                        second=index + 1,
-                    )
-                )
-            found[role] = index
-            continue
         ref = parse_session_ref(raw)
         if ref is not None:
             if any(ref == other for _i, other in sessions):
@@ -183,16 +150,12 @@ def read_layout(header: list[str]) -> Layout:
     return layout
 
 
-def _role(name: str) -> str | None:
-    for role, names in (
-        ("code", CODE_HEADERS),
-        ("email", EMAIL_HEADERS),
-        ("date", DATE_HEADERS),
-        ("status", STATUS_HEADERS),
-    ):
-        if name in names:
-            return role
-    return None
+_ROLES = {
+    "code": CODE_HEADERS,
+    "email": EMAIL_HEADERS,
+    "date": DATE_HEADERS,
+    "status": STATUS_HEADERS,
+}
 
 
 def _missing_header() -> str:
