@@ -19,3 +19,13 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class BadParameter(DomainError):
+    """A parameter or body field the request cannot use; ``name`` says which, and the API's
+    problem details (RFC 9457) list it under ``invalid-params``."""
+
+    def __init__(self, name: str, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.name = name
+        self.status_code = status_code

@@ -12,8 +12,12 @@ from typing import IO
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from wellness.api import bp, params
+from wellness.api import bp
+from wellness.api import schemas as s
+from wellness.api.openapi import PROBLEM_JSON, Reply, operation
+from wellness.api.problems import problem
 from wellness.attendance.importer import import_attendance
 from wellness.auth.guards import allow, user
 from wellness.auth.models import Role
@@ -24,9 +28,26 @@ from wellness.extensions import db
 
 @bp.post("/provider/offerings/<int:offering_id>/attendance")
 @allow(Role.PROVIDER)
-def upload_attendance(offering_id: int) -> ResponseReturnValue:
+@operation(
+    "Upload attendance",
+    tag="provider",
+    query=s.UploadQuery,
+    upload=("multipart/form-data", "text/csv"),
+    responses={200: Reply("The import report; stored unless `dry_run`.", s.ImportReport)},
+    errors={
+        413: "The file is larger than the server accepts.",
+        422: Reply(
+            "The file has errors: the report lists them by row and column; nothing is stored.",
+            s.ImportProblem,
+            media_type=PROBLEM_JSON,
+        ),
+    },
+)
+def upload_attendance(offering_id: int, query: s.UploadQuery) -> ResponseReturnValue:
+    """The file as exported from the provider's spreadsheet (CSV or XLSX), as the multipart
+    field `file` or as a `text/csv` body; `?dry_run=true` previews without storing."""
     offering = own_offering(offering_id)
-    dry_run = params.flag("dry_run")
+    dry_run = query.dry_run
     sent = request.files.get("file")
     if sent is not None:
         report = import_attendance(
@@ -41,11 +62,18 @@ def upload_attendance(offering_id: int) -> ResponseReturnValue:
             report = import_attendance(
                 offering, body, filename="upload.csv", actor_id=user().id, dry_run=dry_run
             )
-    if report.ok and not dry_run:
-        db.session.commit()
-    else:
+    if not report.ok:
+        detail = ngettext(
+            "The file has %(num)d error; nothing was stored.",
+            "The file has %(num)d errors; nothing was stored.",
+            report.errors_total,
+        )
+        return problem(422, _("Not possible"), detail, **report.as_json())
+    if dry_run:
         db.session.rollback()
-    return jsonify(report.as_json()), 200 if report.ok else 422
+    else:
+        db.session.commit()
+    return jsonify(report.as_json())
 
 
 def _spooled_body() -> IO[bytes]:

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from wellness.api import bp
+from wellness.api import schemas as s
+from wellness.api.openapi import Reply, operation
+from wellness.api.problems import problem
 from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
-from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.health.checklist_scoring import Evaluation
 from wellness.health.checklists import (
@@ -97,13 +99,26 @@ def response_json(response: ChecklistResponse, evaluation: Evaluation) -> dict[s
 
 @bp.get("/me/checklists")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Own checklist responses",
+    tag="me",
+    responses={200: Reply("Every response, newest first.", s.Items[s.ChecklistResponseOut])},
+)
 def my_checklists() -> ResponseReturnValue:
+    """Not paged: a person answers a checklist a few times a year (per workstation check)."""
     responses = own_responses(current_employee())
     return jsonify(items=[response_json(r, evaluation_of(r)) for r in responses])
 
 
 @bp.get("/me/checklists/templates")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Checklists to answer now",
+    tag="me",
+    responses={
+        200: Reply("The current version of each checklist.", s.Items[s.ChecklistTemplateOut])
+    },
+)
 def my_checklist_templates() -> ResponseReturnValue:
     employee = current_employee()
     load_shipped_templates()
@@ -114,39 +129,36 @@ def my_checklist_templates() -> ResponseReturnValue:
 
 def _invalid(exc: AnswersInvalid) -> ResponseReturnValue:
     """A problem document (RFC 9457) with one entry per item in the ``errors`` extension."""
-    body = {
-        "type": "about:blank",
-        "title": _("Not possible"),
-        "status": exc.status_code,
-        "detail": exc.summary,
-        "errors": [{"item": key, "detail": problem} for key, problem in exc.problems.items()],
-    }
-    return jsonify(body), exc.status_code, {"Content-Type": "application/problem+json"}
+    errors = [{"item": key, "detail": text} for key, text in exc.problems.items()]
+    return problem(exc.status_code, _("Not possible"), exc.summary, errors=errors)
 
 
 @bp.post("/me/checklists")
 @allow(Role.EMPLOYEE)
-def submit_checklist() -> ResponseReturnValue:
+@operation(
+    "Submit a checklist response",
+    tag="me",
+    body=s.ChecklistBody,
+    responses={201: Reply("The stored response with its scores.", s.ChecklistResponseOut)},
+    errors={
+        404: "There is no such checklist for the person.",
+        409: "The template version is not the current one: load the templates again.",
+        422: "Answers are refused: `errors` names each item; nothing was stored.",
+    },
+)
+def submit_checklist(body: s.ChecklistBody) -> ResponseReturnValue:
+    """A complete response to the current version of a checklist the person may answer."""
     employee = current_employee()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise DomainError(_("Send a JSON object with template, version, workplace and answers."))
-    key, answers = body.get("template"), body.get("answers")
-    if not isinstance(key, str) or not key:
-        raise DomainError(_("Name the checklist in 'template', e.g. \"screen-workstation\"."))
-    if not isinstance(answers, dict):
-        raise DomainError(_("Send 'answers' as an object of item keys and answers."))
     load_shipped_templates()
     try:
         response = submit_response(
             employee,
-            key,
-            parse_version(body.get("version")),
-            body.get("workplace"),
-            answers,
+            body.template,
+            parse_version(body.version),
+            body.workplace,
+            body.answers,
         )
     except AnswersInvalid as exc:
-        db.session.rollback()
         return _invalid(exc)
     result = response_json(response, evaluation_of(response))
     db.session.commit()

@@ -7,14 +7,18 @@ A refused answer is a 422 problem (RFC 9457) whose ``invalid-params`` name the f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from wellness.api import bp, params
+from wellness.api import bp
+from wellness.api import schemas as s
+from wellness.api.openapi import Reply, operation
+from wellness.api.problems import problem
 from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.extensions import db
@@ -24,31 +28,16 @@ from wellness.health.models import ExerciseLog, PainCheckin
 from wellness.health.training import EntryInput
 from wellness.web import private
 
-DEFAULT_PER_PAGE = 20
-
 
 def _refused(refused: InvalidEntry) -> ResponseReturnValue:
     """The API's problem details with the field named as RFC 9457 suggests (invalid-params)."""
-    db.session.rollback()
-    body = {
-        "type": "about:blank",
-        "title": _("Not possible"),
-        "status": refused.status_code,
-        "detail": refused.message,
-        "invalid-params": [{"name": refused.field, "reason": refused.message}],
-    }
-    return jsonify(body), refused.status_code, {"Content-Type": "application/problem+json"}
+    invalid = [{"name": refused.field, "reason": refused.message}]
+    return problem(
+        refused.status_code, _("Not possible"), refused.message, **{"invalid-params": invalid}
+    )
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidEntry("body", _("Send a JSON object (Content-Type: application/json)."))
-    return data
-
-
-def _date(data: dict[str, Any], name: str) -> date | None:
-    raw = data.get(name)
+def _date(raw: Any, name: str) -> date | None:
     if raw is None:
         return None
     try:
@@ -67,12 +56,6 @@ def _page_json(page: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
         "total": page.total,
         "pages": page.pages,
     }
-
-
-def _paging() -> tuple[int, int]:
-    return params.integer("page", 1), params.integer(
-        "per_page", DEFAULT_PER_PAGE, maximum=params.MAX_PER_PAGE
-    )
 
 
 def checkin_json(checkin: PainCheckin) -> dict[str, Any]:
@@ -99,46 +82,80 @@ def log_json(log: ExerciseLog) -> dict[str, Any]:
     }
 
 
+def _last_page_past_the_end(page: Page[Any], again: Callable[[int], Page[Any]]) -> Page[Any]:
+    """Past the end every list answers its last page."""
+    if not page.items and page.page > page.pages:
+        return again(page.pages)
+    return page
+
+
 @bp.get("/me/checkins")
 @allow(Role.EMPLOYEE)
-def my_checkins() -> ResponseReturnValue:
+@operation(
+    "Own pain check-ins",
+    tag="me",
+    query=s.Paging,
+    responses={200: Reply("One page of check-ins, newest first.", s.Page[s.CheckinOut])},
+)
+def my_checkins(query: s.Paging) -> ResponseReturnValue:
     """Own check-ins, newest first; every region is listed, 0 meaning no pain."""
-    page_number, per_page = _paging()
-    page = checkins.history(current_employee(), page=page_number, per_page=per_page)
+    employee = current_employee()
+
+    def one(number: int) -> Page[Any]:
+        return checkins.history(employee, page=number, per_page=query.per_page)
+
+    page = _last_page_past_the_end(one(query.page), one)
     return private(jsonify(_page_json(page, [checkin_json(item) for item in page.items])))
 
 
 @bp.post("/me/checkins")
 @allow(Role.EMPLOYEE)
-def create_checkin() -> ResponseReturnValue:
+@operation(
+    "Record a pain check-in",
+    tag="me",
+    body=s.CheckinBody,
+    responses={
+        200: Reply("It replaced that day's check-in.", s.CheckinOut),
+        201: Reply("A new check-in.", s.CheckinOut),
+    },
+)
+def create_checkin(body: s.CheckinBody) -> ResponseReturnValue:
     """``{"checked_on": "2026-03-02", "prevented_activity": false, "scores": {"low_back": 4}}``;
     regions left out had no pain. 201 when new, 200 when it replaced that day's check-in."""
     try:
-        data = _body()
         recorded = checkins.record_checkin(
             current_employee(),
-            data.get("scores", {}),
-            prevented_activity=data.get("prevented_activity", False),
-            checked_on=_date(data, "checked_on"),
+            body.scores if "scores" in body.model_fields_set else {},
+            prevented_activity=body.prevented_activity,
+            checked_on=_date(body.checked_on, "checked_on"),
         )
     except InvalidEntry as refused:
         return _refused(refused)
-    body = checkin_json(recorded.checkin)
+    answer = checkin_json(recorded.checkin)
     db.session.commit()
-    return private(jsonify(body)), 200 if recorded.replaced else 201
+    return private(jsonify(answer)), 200 if recorded.replaced else 201
 
 
 @bp.get("/me/training")
 @allow(Role.EMPLOYEE)
-def my_training() -> ResponseReturnValue:
+@operation(
+    "Own training log",
+    tag="me",
+    query=s.Paging,
+    responses={200: Reply("One page of training sessions, newest first.", s.Page[s.TrainingOut])},
+)
+def my_training(query: s.Paging) -> ResponseReturnValue:
     """Own training sessions, newest first."""
-    page_number, per_page = _paging()
-    page = training.history(current_employee(), page=page_number, per_page=per_page)
+    employee = current_employee()
+
+    def one(number: int) -> Page[Any]:
+        return training.history(employee, page=number, per_page=query.per_page)
+
+    page = _last_page_past_the_end(one(query.page), one)
     return private(jsonify(_page_json(page, [log_json(item) for item in page.items])))
 
 
-def _entries(data: dict[str, Any]) -> list[EntryInput]:
-    raw = data.get("entries")
+def _entries(raw: Any) -> list[EntryInput]:
     if not isinstance(raw, list):
         raise InvalidEntry("entries", _("'entries' must be a list of exercises."))
     entries = []
@@ -162,16 +179,23 @@ def _entries(data: dict[str, Any]) -> list[EntryInput]:
 
 @bp.post("/me/training")
 @allow(Role.EMPLOYEE)
-def create_training() -> ResponseReturnValue:
+@operation(
+    "Log a training session",
+    tag="me",
+    body=s.TrainingBody,
+    responses={201: Reply("The stored session.", s.TrainingOut)},
+)
+def create_training(body: s.TrainingBody) -> ResponseReturnValue:
     """``{"performed_on": "2026-03-02", "entries": [{"exercise": "bridge", "sets": 3,
     "reps": 12}, {"exercise": "stretching", "minutes": 10}]}``; 201 with the stored session."""
     try:
-        data = _body()
         log = training.log_session(
-            current_employee(), _entries(data), performed_on=_date(data, "performed_on")
+            current_employee(),
+            _entries(body.entries),
+            performed_on=_date(body.performed_on, "performed_on"),
         )
     except InvalidEntry as refused:
         return _refused(refused)
-    body = log_json(log)
+    answer = log_json(log)
     db.session.commit()
-    return private(jsonify(body)), 201
+    return private(jsonify(answer)), 201

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from wellness.api import bp
+from wellness.api import schemas as s
+from wellness.api.openapi import Reply, operation
 from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
-from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.health import consent, personal_data
 from wellness.health.consent import ConsentState
+from wellness.health.models import ConsentPurpose
 from wellness.health.privacy_views import send_personal_data
 from wellness.i18n import current_language
 
@@ -53,30 +54,44 @@ def consent_json(state: ConsentState) -> dict[str, Any]:
 
 @bp.get("/me/consents")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Own consents",
+    tag="me",
+    responses={200: Reply("Each purpose with its text, state and history.", s.Items[s.ConsentOut])},
+)
 def my_consents() -> ResponseReturnValue:
     return jsonify(items=[consent_json(s) for s in consent.consent_states(current_employee())])
 
 
 @bp.post("/me/consents")
 @allow(Role.EMPLOYEE)
-def give_my_consent() -> ResponseReturnValue:
-    """Body: ``{"purpose": "health_aggregates", "version": "<the text version read>"}``."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not all(
-        isinstance(body.get(key), str) for key in ("purpose", "version")
-    ):
-        raise DomainError(
-            _("Send a JSON object with the purpose and the version of the text you agree to.")
-        )
+@operation(
+    "Give consent",
+    tag="me",
+    body=s.ConsentBody,
+    responses={200: Reply("The purpose's new state.", s.ConsentOut)},
+    errors={
+        404: "There is no such purpose.",
+        409: "The version is not the current text: read it again.",
+    },
+)
+def give_my_consent(body: s.ConsentBody) -> ResponseReturnValue:
+    """Agree to the version of the text the person read; an unknown purpose answers 404."""
     employee = current_employee()
-    purpose = consent.parse_purpose(body["purpose"])
-    consent.give_consent(employee, purpose, body["version"])
+    purpose = consent.parse_purpose(body.purpose)
+    consent.give_consent(employee, purpose, body.version)
     db.session.commit()
     return jsonify(consent_json(consent.consent_state(employee, purpose)))
 
 
 @bp.delete("/me/consents/<purpose>")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Withdraw consent",
+    tag="me",
+    path={"purpose": {"enum": [p.value for p in ConsentPurpose]}},
+    responses={200: Reply("The purpose's new state.", s.ConsentOut)},
+)
 def withdraw_my_consent(purpose: str) -> ResponseReturnValue:
     """Withdrawing what is not in force is not an error: the outcome is the same."""
     employee = current_employee()
@@ -88,12 +103,26 @@ def withdraw_my_consent(purpose: str) -> ResponseReturnValue:
 
 @bp.get("/me/export")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Export own data (GDPR Art. 15/20)",
+    tag="me",
+    responses={
+        200: Reply(
+            "A ZIP archive of everything stored about the person.", media_type="application/zip"
+        )
+    },
+)
 def export_my_data() -> ResponseReturnValue:
     return send_personal_data(current_employee())
 
 
 @bp.delete("/me/health-data")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Erase own health data (GDPR Art. 17)",
+    tag="me",
+    responses={200: Reply("What was deleted or pseudonymized.", s.ErasureOut)},
+)
 def erase_my_health_data() -> ResponseReturnValue:
     erasure = personal_data.erase_health_data(current_employee())
     db.session.commit()

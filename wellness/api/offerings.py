@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from wellness.api import bp, params
+from wellness.api import bp
+from wellness.api import schemas as s
+from wellness.api.openapi import Reply, operation
 from wellness.auth.guards import allow, current_employee
 from wellness.auth.models import Role
 from wellness.courses import catalog, enrollment
 from wellness.courses.catalog import CatalogEntry, CatalogFilters
-from wellness.courses.models import CourseFormat, Enrollment, FieldOfAction
+from wellness.courses.models import Enrollment
 from wellness.extensions import db
 
 
@@ -76,25 +78,30 @@ def enrollment_json(found: Enrollment) -> dict[str, Any]:
 
 @bp.get("/offerings")
 @allow(Role.EMPLOYEE)
-def list_offerings() -> ResponseReturnValue:
+@operation(
+    "Search the catalog",
+    tag="catalog",
+    query=s.OfferingQuery,
+    responses={200: Reply("One page of offerings, soonest first.", s.Page[s.Offering])},
+)
+def list_offerings(query: s.OfferingQuery) -> ResponseReturnValue:
+    """Offerings open to the employee's employer, with seats, subsidy and the employee's
+    own enrollment status."""
     filters = CatalogFilters(
-        text=request.args.get("q", "")[:100],
-        field_of_action=params.choice("field_of_action", {f.value for f in FieldOfAction}),
-        format=params.choice("format", {f.value for f in CourseFormat}),
-        city=request.args.get("city") or None,
-        starts_from=params.iso_date("from"),
-        starts_until=params.iso_date("until"),
-        language=params.choice("language", {"de", "en"}),
-        seats_left=params.flag("seats_left"),
+        text=query.q,
+        field_of_action=query.field_of_action,
+        format=query.format,
+        city=query.city,
+        starts_from=query.from_,
+        starts_until=query.until,
+        language=query.language,
+        seats_left=query.seats_left,
     )
-    per_page = params.integer("per_page", 20, maximum=params.MAX_PER_PAGE)
-    page = catalog.search(
-        current_employee(), filters, page=params.integer("page", 1), per_page=per_page
-    )
+    page = catalog.search(current_employee(), filters, page=query.page, per_page=query.per_page)
     return jsonify(
         items=[offering_json(entry) for entry in page.entries],
         page=page.page,
-        per_page=per_page,
+        per_page=query.per_page,
         total=page.total,
         pages=page.pages,
     )
@@ -102,6 +109,11 @@ def list_offerings() -> ResponseReturnValue:
 
 @bp.get("/offerings/<int:offering_id>")
 @allow(Role.EMPLOYEE)
+@operation(
+    "One offering with its sessions",
+    tag="catalog",
+    responses={200: Reply("The offering.", s.OfferingDetail)},
+)
 def get_offering(offering_id: int) -> ResponseReturnValue:
     return jsonify(
         offering_json(catalog.entry(current_employee(), offering_id), with_sessions=True)
@@ -110,6 +122,15 @@ def get_offering(offering_id: int) -> ResponseReturnValue:
 
 @bp.post("/offerings/<int:offering_id>/enrollment")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Enroll (or join the waitlist)",
+    tag="catalog",
+    responses={201: Reply("The enrollment; `status` says seat or waitlist.", s.EnrollmentOut)},
+    errors={
+        409: "Already enrolled in this offering.",
+        422: "Enrollment is not possible (closed, account inactive, ...): `detail` says why.",
+    },
+)
 def enroll(offering_id: int) -> ResponseReturnValue:
     found = enrollment.enroll(current_employee(), offering_id)
     body = enrollment_json(found)
@@ -119,6 +140,12 @@ def enroll(offering_id: int) -> ResponseReturnValue:
 
 @bp.delete("/offerings/<int:offering_id>/enrollment")
 @allow(Role.EMPLOYEE)
+@operation(
+    "Cancel the enrollment",
+    tag="catalog",
+    responses={200: Reply("The cancelled enrollment.", s.EnrollmentOut)},
+    errors={422: "The cancellation deadline has passed."},
+)
 def cancel(offering_id: int) -> ResponseReturnValue:
     found = enrollment.cancel(current_employee(), offering_id)
     body = enrollment_json(found)
@@ -128,10 +155,28 @@ def cancel(offering_id: int) -> ResponseReturnValue:
 
 @bp.get("/me/enrollments")
 @allow(Role.EMPLOYEE)
-def my_enrollments() -> ResponseReturnValue:
+@operation(
+    "Own enrollments",
+    tag="me",
+    query=s.Paging,
+    responses={200: Reply("One page of enrollments, newest first.", s.Page[s.EnrollmentOut])},
+)
+def my_enrollments(query: s.Paging) -> ResponseReturnValue:
+    mine = Enrollment.employee_id == current_employee().id
+    total = db.session.scalar(select(func.count(Enrollment.id)).where(mine)) or 0
+    pages = max(1, -(-total // query.per_page))
+    page = min(query.page, pages)  # past the end: the last page, as every list
     found = db.session.scalars(
         select(Enrollment)
-        .where(Enrollment.employee_id == current_employee().id)
-        .order_by(Enrollment.created_at.desc())
+        .where(mine)
+        .order_by(Enrollment.created_at.desc(), Enrollment.id.desc())
+        .offset((page - 1) * query.per_page)
+        .limit(query.per_page)
     ).all()
-    return jsonify(items=[enrollment_json(item) for item in found])
+    return jsonify(
+        items=[enrollment_json(item) for item in found],
+        page=page,
+        per_page=query.per_page,
+        total=total,
+        pages=pages,
+    )

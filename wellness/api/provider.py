@@ -14,7 +14,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from wellness.api import bp, params
+from wellness.api import bp
+from wellness.api import schemas as s
+from wellness.api.openapi import Reply, operation
 from wellness.attendance.roster import EnrollmentCounts, enrollment_counts
 from wellness.attendance.roster_views import send_roster
 from wellness.auth.guards import allow, current_provider_id
@@ -76,11 +78,25 @@ def provider_offering_json(offering: Offering, counts: EnrollmentCounts) -> dict
     }
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @bp.get("/provider/offerings")
 @allow(Role.PROVIDER)
-def provider_offerings() -> ResponseReturnValue:
-    per_page = params.integer("per_page", 20, maximum=params.MAX_PER_PAGE)
-    found = offerings_page(current_provider_id(), params.integer("page", 1), per_page)
+@operation(
+    "Own offerings",
+    tag="provider",
+    query=s.Paging,
+    responses={
+        200: Reply(
+            "One page of the provider's offerings, latest start first.", s.Page[s.ProviderOffering]
+        )
+    },
+)
+def provider_offerings(query: s.Paging) -> ResponseReturnValue:
+    """Offerings of the provider's own courses, for every employer, with counts and sessions."""
+    per_page = query.per_page
+    found = offerings_page(current_provider_id(), query.page, per_page)
     return jsonify(
         items=[
             provider_offering_json(offering, found.counts.get(offering.id, EnrollmentCounts()))
@@ -95,11 +111,21 @@ def provider_offerings() -> ResponseReturnValue:
 
 @bp.get("/provider/offerings/<int:offering_id>/roster.csv")
 @allow(Role.PROVIDER)
+@operation(
+    "Roster as CSV",
+    tag="provider",
+    responses={200: Reply("The roster in the token user's language.", media_type="text/csv")},
+)
 def provider_roster_csv(offering_id: int) -> ResponseReturnValue:
     return send_roster(own_offering(offering_id), "csv")
 
 
 @bp.get("/provider/offerings/<int:offering_id>/roster.xlsx")
 @allow(Role.PROVIDER)
+@operation(
+    "Roster as Excel workbook",
+    tag="provider",
+    responses={200: Reply("The roster in the token user's language.", media_type=XLSX)},
+)
 def provider_roster_xlsx(offering_id: int) -> ResponseReturnValue:
     return send_roster(own_offering(offering_id), "xlsx")
