@@ -136,6 +136,8 @@ def register_web(app: Flask) -> None:
     from wellness.attendance.certificate_views import certificates_bp
     from wellness.attendance.roster_views import roster_bp
     from wellness.attendance.upload_views import upload_bp
+    from wellness.auth.sso_views import bp as sso_bp
+    from wellness.auth.token_views import tokens_bp
     from wellness.auth.views import bp as auth_bp
     from wellness.courses.calendar_views import calendar_bp
     from wellness.courses.employee_views import bp as courses_bp
@@ -147,6 +149,8 @@ def register_web(app: Flask) -> None:
     from wellness.health.training_views import training_bp
     from wellness.home import bp as home_bp
     from wellness.notifications.views import bp as outbox_bp
+    from wellness.scim.views import bp as scim_bp
+    from wellness.tenants.import_views import bp as employee_import_bp
     from wellness.tenants.offering_views import bp as admin_offerings_bp
     from wellness.tenants.views import admin_bp, operator_bp
 
@@ -155,10 +159,13 @@ def register_web(app: Flask) -> None:
     for blueprint in (
         api_bp,
         auth_bp,
+        tokens_bp,
+        sso_bp,
         home_bp,
         admin_bp,
         operator_bp,
         admin_offerings_bp,
+        employee_import_bp,
         provider_bp,
         outbox_bp,
         calendar_bp,
@@ -172,6 +179,7 @@ def register_web(app: Flask) -> None:
         training_bp,
         privacy_bp,
         transparency_bp,
+        scim_bp,
     ):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -43,9 +43,12 @@ PAGES: dict[str, set[str]] = {
     "/me/privacy": {EMPLOYEE},
     "/me/privacy/erase": {EMPLOYEE},
     "/account": EVERYONE_SIGNED_IN,
+    "/account/tokens": {EMPLOYEE, HR, ADMIN, PROVIDER},  # operators hold no scope
     "/outbox": EVERYONE_SIGNED_IN,
     "/admin/": {ADMIN},
     "/admin/employees": {ADMIN},
+    "/admin/employees/import": {ADMIN},
+    "/admin/sso": {ADMIN},
     "/admin/organisation": {ADMIN},
     "/admin/settings": {ADMIN},
     "/admin/audit": {ADMIN},
@@ -61,7 +64,19 @@ PAGES: dict[str, set[str]] = {
 }
 #: Dash's machinery: XHR answers 401/403, never a redirect.
 DASH_XHR = ["/hr/_dash-layout", "/hr/_dash-dependencies", "/hr/_reload-hash"]
-PUBLIC = ["/login", "/password/forgot", "/healthz", "/readyz", "/verify"]
+PUBLIC = [
+    "/login",
+    "/password/forgot",
+    "/healthz",
+    "/readyz",
+    "/verify",
+    "/sso/start",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+]
+#: SCIM answers bearer tokens with the ``scim`` scope only (tests/scim): a browser session of
+#: any persona gets a SCIM 401, never data.
+SCIM = ["/scim/v2/Users", "/scim/v2/Groups", "/scim/v2/Users/1", "/scim/v2/Groups/1"]
 
 #: Every rule in the URL map, to notice routes added without a matrix entry.
 KNOWN_RULES = {
@@ -71,6 +86,29 @@ KNOWN_RULES = {
     "/password/forgot",
     "/password/reset/<token>",
     "/account",
+    "/account/tokens",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/admin/employees/import",
+    "/admin/sso",
+    "/sso/start",
+    "/sso/<slug>",
+    "/sso/<slug>/callback",
+    "/scim/v2/",
+    "/scim/v2/.search",
+    "/scim/v2/<path:rest>",
+    "/scim/v2/Groups",
+    "/scim/v2/Groups/.search",
+    "/scim/v2/Groups/<ident>",
+    "/scim/v2/ResourceTypes",
+    "/scim/v2/ResourceTypes/<type_id>",
+    "/scim/v2/Schemas",
+    "/scim/v2/Schemas/<path:schema_id>",
+    "/scim/v2/ServiceProviderConfig",
+    "/scim/v2/Users",
+    "/scim/v2/Users/.search",
+    "/scim/v2/Users/<ident>",
+    "/account/tokens/<int:token_id>/revoke",
     "/language",
     "/",
     "/me",
@@ -225,6 +263,10 @@ def test_pages_answer_each_persona_as_the_matrix_says(app, people, persona):
         assert update.status_code == (401 if persona == ANON else 403), persona
     for url in PUBLIC:
         assert client.get(url).status_code in (200, 302), (persona, url)
+    for url in SCIM:
+        response = client.get(url)
+        assert response.status_code == 401, (persona, url)
+        assert response.headers["Content-Type"].startswith("application/scim+json"), url
 
 
 def test_anonymous_post_to_signed_in_actions_is_redirected_to_login(client):
