@@ -89,8 +89,14 @@ def allowed_scopes(user: User) -> list[Scope]:
     return [scope for scope in Scope if user.has_role(*ROLES[scope])]
 
 
+def grants(scopes: frozenset[str], scope: Scope, user: User) -> bool:
+    """Whether a token of ``user`` with ``scopes`` may act under ``scope``: it carries the
+    scope and the user still holds a role of it (a demoted admin's SCIM token stops)."""
+    return scope in scopes and user.has_role(*ROLES[scope])
+
+
 def token_may_call(scopes: frozenset[str], endpoint: str | None, user: User) -> bool:
-    """Whether a token with ``scopes`` of ``user`` may call ``endpoint``: a scope of the
-    endpoint's that the user's roles still carry (a demoted admin's SCIM token stops)."""
+    """Whether a token with ``scopes`` of ``user`` may call ``endpoint`` (SCIM checks its own
+    requests with :func:`grants`: its errors have a format of their own)."""
     needed = ENDPOINTS.get(endpoint or "", frozenset())
-    return any(scope in scopes and user.has_role(*ROLES[scope]) for scope in needed)
+    return any(grants(scopes, scope, user) for scope in needed)

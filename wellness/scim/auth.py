@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from flask import g, request
 from scim2_models import ForbiddenException, UnauthorizedException
 
-from wellness.auth.models import Role
+from wellness.auth.scopes import Scope, grants
 from wellness.auth.services import user_for_token
-
-SCOPE = "scim"
 
 
 @dataclass(frozen=True)
@@ -40,12 +38,12 @@ def authenticate() -> ScimCaller:
             "or its account is disabled."
         )
     user, api_token = found
-    if SCOPE not in api_token.scope_set:
+    if Scope.SCIM not in api_token.scope_set:
         raise ForbiddenException(
             detail="The token lacks the 'scim' scope. Create one with "
             "'wellness token create --email <admin> --scope scim'."
         )
-    if user.employer_id is None or not user.has_role(Role.ADMIN):
+    if user.employer_id is None or not grants(api_token.scope_set, Scope.SCIM, user):
         raise ForbiddenException(
             detail="The token's account is not an admin of an employer, so it may not "
             "provision employees."
