@@ -72,7 +72,12 @@ def token_group() -> None:
     multiple=True,
     help="Scope such as scim or analytics:read; repeatable. Default: all the account may hold.",
 )
-@click.option("--expires-in", type=click.IntRange(min=1), default=None, help="Seconds.")
+@click.option(
+    "--expires-in",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seconds; default and most: a year.",
+)
 @click.option("--name", default="cli", show_default=True, help="Label shown in token lists.")
 @with_appcontext
 def token_create(

@@ -118,6 +118,21 @@ def test_operators_hold_no_tokens(client: Any, login: Any, make_user: Callable[.
     assert "/account/tokens" not in client.get("/account").get_data(as_text=True)
 
 
+def test_every_token_expires_after_a_year_at_the_latest(
+    make_user: Callable[..., User], employer: Employer, english: None
+) -> None:
+    hr = make_user(Role.HR, employer=employer)
+    new_token(hr)  # no expiry asked for: the longest
+    stored = _db.session.scalars(select(ApiToken)).one()
+    expires = stored.expires_at
+    assert expires is not None
+    lifetime = expires.replace(tzinfo=None) - stored.created_at.replace(tzinfo=None)
+    assert timedelta(days=364) < lifetime <= timedelta(days=365, seconds=5)
+
+    with pytest.raises(Exception, match="between 1 and"):
+        create_api_token(hr, "forever", expires_in=366 * 86400)
+
+
 # --- what a token may reach ------------------------------------------------------------------
 
 

@@ -40,6 +40,8 @@ def user_context() -> tuple[LoaderOption, ...]:
 
 
 TOKEN_PREFIX = "wl_"  # noqa: S105 - a public marker, not a secret
+#: The longest a token lives: a forgotten integration token stops by itself.
+TOKEN_MAX_LIFETIME_SECONDS = 365 * 86400
 #: ``api_tokens.name`` holds at most this many characters.
 TOKEN_NAME_LENGTH = 120
 
@@ -216,9 +218,15 @@ def create_api_token(
 ) -> str:
     """Return a new bearer token; only its hash is stored. Its scopes must be ones the user's
     roles may hold (:mod:`wellness.auth.scopes`; None: all of those): a token without a scope
-    could call nothing."""
-    if expires_in is not None and expires_in <= 0:
-        raise DomainError(_("The expiry must be a positive number of seconds."))
+    could call nothing. Every token expires, after a year at the latest (the default)."""
+    expires_in = TOKEN_MAX_LIFETIME_SECONDS if expires_in is None else expires_in
+    if not 0 < expires_in <= TOKEN_MAX_LIFETIME_SECONDS:
+        raise DomainError(
+            _(
+                "The expiry must be between 1 and %(max)d seconds (a year).",
+                max=TOKEN_MAX_LIFETIME_SECONDS,
+            )
+        )
     allowed = {scope.value for scope in allowed_scopes(user)}
     scopes = allowed if scopes is None else set(scopes)
     if not scopes or not scopes <= allowed:
@@ -239,7 +247,7 @@ def create_api_token(
             token_hash=_hash_token(token),
             prefix=token[:10],
             scopes=" ".join(sorted(set(scopes))),
-            expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
+            expires_at=utcnow() + timedelta(seconds=expires_in),
         )
     )
     db.session.flush()
