@@ -24,6 +24,7 @@ from wellness.health.models import (
     PainCheckin,
     PainScore,
 )
+from wellness.jobs.models import AttendanceImport
 from wellness.notifications.models import OutboundMail
 from wellness.tenants.models import Department, Employee, Employer, Site
 
@@ -31,6 +32,7 @@ __all__ = [
     "ApiToken",
     "Attendance",
     "AttendanceChange",
+    "AttendanceImport",
     "AttendanceUpload",
     "AuditEvent",
     "Certificate",

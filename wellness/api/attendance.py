@@ -7,12 +7,13 @@ the import report; any error answers 422 and stores nothing.
 from __future__ import annotations
 
 import tempfile
-from typing import IO
+from typing import IO, Any
 
-from flask import jsonify, request
+from flask import abort, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from pydantic import Field
 
 from wellness.api import bp
 from wellness.api import schemas as s
@@ -21,9 +22,25 @@ from wellness.api.problems import problem
 from wellness.attendance.importer import import_attendance
 from wellness.auth.guards import allow, user
 from wellness.auth.models import Role
+from wellness.courses.models import Offering
 from wellness.courses.views import own_offering
 from wellness.errors import DomainError
 from wellness.extensions import db
+from wellness.jobs import enqueue, imports
+
+
+class ImportStatus(s.Out):
+    id: int
+    offering_id: int
+    filename: str
+    state: str = Field(
+        description="queued, running, done, failed (the file was refused), interrupted "
+        "(the worker was lost; nothing stored, upload again) or error."
+    )
+    message: str
+    created_at: str
+    finished_at: str | None
+    report: s.ImportReport | None = Field(description="Once done or failed.")
 
 
 @bp.post("/provider/offerings/<int:offering_id>/attendance")
@@ -33,7 +50,14 @@ from wellness.extensions import db
     tag="provider",
     query=s.UploadQuery,
     upload=("multipart/form-data", "text/csv"),
-    responses={200: Reply("The import report; stored unless `dry_run`.", s.ImportReport)},
+    responses={
+        200: Reply("The import report; stored unless `dry_run`.", s.ImportReport),
+        202: Reply(
+            "A large file: it is imported in the background; poll the status at `Location`.",
+            ImportStatus,
+            headers={"Location": "The import's status."},
+        ),
+    },
     errors={
         413: "The file is larger than the server accepts.",
         422: Reply(
@@ -50,6 +74,10 @@ def upload_attendance(offering_id: int, query: s.UploadQuery) -> ResponseReturnV
     dry_run = query.dry_run
     sent = request.files.get("file")
     if sent is not None:
+        if not dry_run:
+            queued = _in_background(offering, sent.stream, sent.filename or "upload")
+            if queued is not None:
+                return queued
         report = import_attendance(
             offering,
             sent.stream,
@@ -59,6 +87,10 @@ def upload_attendance(offering_id: int, query: s.UploadQuery) -> ResponseReturnV
         )
     else:
         with _spooled_body() as body:
+            if not dry_run:
+                queued = _in_background(offering, body, "upload.csv")
+                if queued is not None:
+                    return queued
             report = import_attendance(
                 offering, body, filename="upload.csv", actor_id=user().id, dry_run=dry_run
             )
@@ -74,6 +106,50 @@ def upload_attendance(offering_id: int, query: s.UploadQuery) -> ResponseReturnV
     else:
         db.session.commit()
     return jsonify(report.as_json())
+
+
+def _in_background(offering: Offering, stream: IO[bytes], filename: str) -> Any:
+    """A large file goes to the import job: 202 with its status, or the final answer when the
+    job has already finished (inline without Redis). ``None``: import it in this request."""
+    size = imports.file_size(stream)
+    if not imports.runs_in_background(size) or size > current_app.config["ATTENDANCE_MAX_BYTES"]:
+        return None
+    row = imports.create_import(offering, user().id, filename, stream, str(get_locale() or "de"))
+    db.session.commit()
+    enqueue("import_attendance", row.id)
+    status = imports.status_json(row)
+    report = status["report"]
+    if status["state"] == "done" and report:
+        return jsonify(report)
+    if status["state"] == "failed" and report:
+        return _refused(report)
+    location = url_for("api.attendance_import", offering_id=offering.id, import_id=row.id)
+    return jsonify(status), 202, {"Location": location}
+
+
+def _refused(report: dict[str, Any]) -> ResponseReturnValue:
+    detail = ngettext(
+        "The file has %(num)d error; nothing was stored.",
+        "The file has %(num)d errors; nothing was stored.",
+        report["errors_total"],
+    )
+    return problem(422, _("Not possible"), detail, **report)
+
+
+@bp.get("/provider/offerings/<int:offering_id>/attendance/imports/<int:import_id>")
+@allow(Role.PROVIDER)
+@operation(
+    "Status of a background attendance import",
+    tag="provider",
+    responses={200: Reply("The import's state, and its report once finished.", ImportStatus)},
+)
+def attendance_import(offering_id: int, import_id: int) -> ResponseReturnValue:
+    """Poll this after a 202 from the upload until `state` is no longer queued or running."""
+    offering = own_offering(offering_id)
+    row = imports.find_import(offering.id, import_id)
+    if row is None:
+        abort(404)  # as for an offering that is not the provider's own
+    return jsonify(imports.status_json(row))
 
 
 def _spooled_body() -> IO[bytes]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from wellness import jobs
 from wellness.attendance import drafts
 from wellness.attendance.importer import Report, import_attendance
 from wellness.attendance.models import AttendanceDraft, AttendanceUpload
@@ -15,6 +17,7 @@ from wellness.auth.models import Role, User
 from wellness.courses.models import Offering
 from wellness.courses.views import own_offering
 from wellness.extensions import db
+from wellness.jobs import imports
 
 upload_bp = Blueprint("attendance", __name__, url_prefix="/provider")
 
@@ -62,6 +65,8 @@ def _preview(offering: Offering) -> ResponseReturnValue:
 
 def _confirm(offering: Offering, draft: AttendanceDraft) -> ResponseReturnValue:
     filename = draft.filename
+    if imports.runs_in_background(len(draft.content)):
+        return _confirm_in_background(offering, draft)
     report = import_attendance(
         offering, drafts.content(draft), filename=filename, actor_id=user().id, dry_run=False
     )
@@ -80,6 +85,51 @@ def _confirm(offering: Offering, draft: AttendanceDraft) -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("roster.participants", offering_id=offering.id))
+
+
+def _confirm_in_background(offering: Offering, draft: AttendanceDraft) -> ResponseReturnValue:
+    """A large file: stored for the import job, then its status page (done at once inline)."""
+    row = imports.create_import(
+        offering, user().id, draft.filename, drafts.content(draft), str(get_locale() or "de")
+    )
+    drafts.discard(draft)
+    db.session.commit()
+    import_id = row.id
+    jobs.enqueue("import_attendance", import_id)
+    status = imports.status_json(row)
+    if status["state"] == "done" and status["report"]:  # inline, or a very fast worker
+        report = status["report"]
+        flash(
+            _(
+                "Attendance stored: %(created)d new, %(changed)d corrected, "
+                "%(unchanged)d unchanged.",
+                created=report["created"],
+                changed=report["changed"],
+                unchanged=report["unchanged"],
+            ),
+            "success",
+        )
+        return redirect(url_for("roster.participants", offering_id=offering.id))
+    return redirect(
+        url_for("attendance.import_status", offering_id=offering.id, import_id=import_id)
+    )
+
+
+@upload_bp.route("/offerings/<int:offering_id>/attendance/imports/<int:import_id>")
+@allow(Role.PROVIDER)
+def import_status(offering_id: int, import_id: int) -> ResponseReturnValue:
+    """Progress of a large upload's import; reloads itself until it has finished."""
+    offering = own_offering(offering_id)
+    row = imports.find_import(offering.id, import_id)
+    if row is None:
+        abort(404)
+    status = imports.status_json(row)
+    body = render_template(
+        "attendance/import_status.html", offering=offering, course=offering.course, status=status
+    )
+    if status["state"] in ("queued", "running"):
+        return body, 200, {"Refresh": "3"}
+    return body
 
 
 def _page(

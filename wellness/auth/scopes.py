@@ -80,6 +80,7 @@ ENDPOINTS: dict[str, frozenset[Scope]] = {
         frozenset({Scope.ATTENDANCE_READ, Scope.ATTENDANCE_WRITE}),
     ),
     "api.upload_attendance": frozenset({Scope.ATTENDANCE_WRITE}),
+    "api.attendance_import": frozenset({Scope.ATTENDANCE_READ, Scope.ATTENDANCE_WRITE}),
     **dict.fromkeys(("api.list_measures", "api.show_measure"), frozenset({Scope.ANALYTICS_READ})),
 }
 

@@ -223,8 +223,10 @@ def deliver_queued(now: datetime | None = None) -> int:
 def deliver_after_request(response: Response) -> Response:
     """``after_request`` hook: deliver once the view has committed what it queued."""
     if g.pop("mail_queued", False):
+        from wellness.jobs import enqueue
+
         db.session.rollback()  # whatever the view did not commit must not be sent
-        deliver_queued()
+        enqueue("send_mail")  # inline: delivered now; with Redis: by a worker
     return response
 
 
