@@ -130,14 +130,14 @@ def test_hr_views_are_counted_without_names(app, employer, reader, make_user, lo
 def test_views_are_grouped_by_german_month(db, employer):
     # 31 March 22:30 UTC is already 1 April in Germany.
     for moment in (datetime(2026, 3, 31, 22, 30, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)):
-        event = record(
+        record(
             "hr.analytics_viewed",
             employer_id=employer.id,
             target_type="measure",
             target_id="pain_mean",
             details={"measure": "pain_mean", "group_by": "month", "refused": True},
+            occurred_at=moment,
         )
-        event.occurred_at = moment
     db.session.commit()
 
     facts = transparency_facts(employer, now=datetime(2026, 4, 15, tzinfo=UTC))

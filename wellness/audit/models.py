@@ -27,3 +27,8 @@ class AuditEvent(Base):
     #: Non-sensitive context (field names, counts); never health data or secrets.
     details: Mapped[str | None] = mapped_column(Text)
     ip_address: Mapped[str | None] = mapped_column(String(45))
+
+
+from wellness.audit import append_only  # noqa: E402 - needs AuditEvent defined above
+
+append_only.install()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import has_request_context, request
 
 from wellness.audit.models import AuditEvent
+from wellness.db import utcnow
 from wellness.extensions import db
 
 
@@ -20,8 +22,12 @@ def record(
     target_type: str | None = None,
     target_id: int | str | None = None,
     details: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
 ) -> AuditEvent:
+    """Insert one event. ``occurred_at`` (default now) is for data dated in the past, such as
+    demo data and tests: an event cannot be changed once written (:mod:`.append_only`)."""
     event = AuditEvent(
+        occurred_at=occurred_at or utcnow(),
         action=action,
         actor_id=actor_id,
         employer_id=employer_id,
