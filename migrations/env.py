@@ -7,7 +7,9 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if not logging.getLogger().handlers:
+    # Only on its own (the alembic CLI): inside the app, its redacting handler is in place.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

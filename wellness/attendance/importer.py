@@ -42,6 +42,7 @@ from wellness.courses.models import Course, CourseSession, Enrollment, Enrollmen
 from wellness.db import UTCDateTime, copy_rows, utcnow
 from wellness.extensions import db
 from wellness.i18n import BERLIN
+from wellness.observability.metrics import observe_import
 from wellness.tabular import RowErrors, data_rows, normalize
 from wellness.tenants.models import Employee
 
@@ -229,6 +230,7 @@ class _Offering:
         return session.id in self._started
 
 
+@observe_import  # wellness_attendance_import_duration_seconds (wellness/observability)
 def import_attendance(
     offering: Offering,
     stream: IO[bytes],

@@ -112,7 +112,8 @@ def _http_error(exc: HTTPException) -> Response:
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
     db.session.rollback()
-    current_app.logger.exception("unhandled SCIM error on %s %s", request.method, request.path)
+    route = request.url_rule.rule if request.url_rule else "<unmatched>"
+    current_app.logger.exception("unhandled SCIM error on %s %s", request.method, route)
     return _error(500, "The request could not be completed. Please try again later.")
 
 
