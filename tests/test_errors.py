@@ -29,7 +29,8 @@ def test_database_outage_still_answers_with_a_page_and_no_trace(make_app):
         # A signed-in browser: loading its user needs the database.
         session.update({"_user_id": "1:0", "_fresh": True, "_id": identifier})
     response = client.get("/me")
-    assert response.status_code == 500
+    assert response.status_code == 503  # wellness/unavailable.py: retry, not an error
+    assert response.headers["Retry-After"].isdigit()
     page = response.get_data(as_text=True)
     assert "Temporarily unavailable" in page
     assert "Traceback" not in page
