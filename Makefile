@@ -25,6 +25,7 @@ help:
 	@echo "make run    install, migrate, seed demo data, serve on http://$(BIND)"
 	@echo "make test   run the tests (PYTEST_ARGS='-k name' to narrow)"
 	@echo "make lint   ruff check and format check"
+	@echo "make audit  bandit on our code, pip-audit on the dependencies"
 	@echo "make translations  refresh the message catalogs after changing UI text"
 	@echo "make clean  remove .venv, caches and build output"
 	@echo "make bench  benchmark the APIs on PostgreSQL with wrk (BENCH_ARGS='--rounds 1')"
@@ -55,6 +56,29 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Security checks (CI runs them): bandit on our code (settings in pyproject's [tool.bandit]),
+# then pip-audit on the installed dependencies. pip-audit asks PyPI for each installed
+# release's known vulnerabilities; where PyPI's per-release data cannot be reached (some
+# registry mirrors) it skips the package yet still prints "No known vulnerabilities found",
+# so the JSON report is read and the skips are counted out loud. PIP_AUDIT_STRICT=1 makes a
+# skipped package fail the target.
+PIP_AUDIT_STRICT ?=
+.PHONY: audit
+audit: install
+	$(BIN)/bandit -q -c pyproject.toml -r wellness dashboards
+	$(BIN)/pip-audit --skip-editable --progress-spinner off --format json \
+		--output $(VENV)/pip-audit.json || { cat $(VENV)/pip-audit.json; exit 1; }
+	@$(BIN)/python -c 'import json, os, sys; \
+	deps = [d for d in json.load(open("$(VENV)/pip-audit.json"))["dependencies"] \
+	        if d["name"] != "wellness"]; \
+	skipped = [d["name"] for d in deps if "skip_reason" in d]; \
+	vulnerable = [d["name"] for d in deps if d.get("vulns")]; \
+	print(f"pip-audit: {len(deps) - len(skipped)} of {len(deps)} packages audited, " \
+	      f"{len(vulnerable)} with known vulnerabilities"); \
+	skipped and print(f"pip-audit: NOT AUDITED (vulnerability data unreachable): {len(skipped)} " \
+	                  f"packages, e.g. {skipped[:5]}", file=sys.stderr); \
+	sys.exit(1 if vulnerable or (skipped and os.environ.get("PIP_AUDIT_STRICT")) else 0)'
+
 # After adding or changing UI text: refresh the catalogs, then translate the new German entries
 # (tests/test_translations.py fails until every message has one).
 translations: install
@@ -77,6 +101,16 @@ bench: install
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/attendance_import.py $(IMPORT_BENCH_ARGS)
 	$(BIN)/python benchmarks/analytics.py $(ANALYTICS_BENCH_ARGS)
+
+# 100 simulated users (catalog, enrollments, check-ins, attendance uploads, analytics) for 60 s
+# against two gunicorn instances behind a local round-robin balancer, sharing a throw-away
+# PostgreSQL database on 127.0.0.1:5432 and Redis DB 14 on 127.0.0.1:6379; checks zero 5xx and
+# that every acknowledged write is stored (benchmarks/README.md). LOADTEST_ARGS='--duration 20'.
+LOADTEST_ARGS ?=
+.PHONY: loadtest
+loadtest: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/loadtest.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -35,6 +35,11 @@ def init_dashboard(app: Flask) -> Dash:
     dash_app.layout = layout
     callbacks.register(dash_app)
     dash_app.init_app(app)
+    # Dash sets itself up on a worker's first request and marks that done before it has
+    # registered its script paths, so parallel first requests got 404s for component scripts.
+    # Set up now, once, before any request (the frame needs no user, see layout()).
+    with app.test_request_context(PREFIX):
+        dash_app._setup_server()
     # Dash raises (a 500) for a script path it does not know; that is a 404.
     app.register_error_handler(
         DependencyException, lambda error: app.handle_user_exception(NotFound())

@@ -260,8 +260,12 @@ class _Inbox:
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[int, _Inbox]]:
     """A real SMTP server (aiosmtpd) on a free loopback port."""
+    import logging
+
     from aiosmtpd.controller import Controller
 
+    # The test server's own chatter (every SMTP line at INFO) is not the app's log.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     port = _free_port()
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)

@@ -154,6 +154,7 @@ def test_user_create_refuses_with_a_clear_message(
     make_employer: Callable[..., Employer],
     extra: tuple[str, ...],
     message: str,
+    english: None,
 ) -> None:
     make_employer(slug="acme")
     args = ["user", "create", "--email", "someone@example.test", "--name", "Someone", *extra]

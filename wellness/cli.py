@@ -56,7 +56,7 @@ def serve_command(bind: str | None) -> None:
     if bind:
         args += ["--bind", bind]
     args.append("wellness:create_app()")
-    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn
+    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn  # nosec B606
 
 
 @click.group("token")
@@ -170,12 +170,12 @@ def send_mail_command() -> None:
     """Deliver queued mails and retry failed ones that are due (run it every few minutes)."""
     from flask import current_app
 
-    from wellness.notifications.mail import deliver_queued
+    from wellness.jobs.tasks import send_mail
 
     if not current_app.config.get("MAIL_SERVER"):
         click.echo("MAIL_SERVER is not set: mails stay in the in-app outbox.")
         return
-    _report_delivery(deliver_queued())
+    _report_delivery(send_mail())
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -200,17 +200,15 @@ def send_reminders_command(now_text: str | None) -> None:
     """Queue reminders for tomorrow's sessions (safe to run again), then send mail."""
     from flask import current_app
 
-    from wellness.notifications.mail import deliver_queued
-    from wellness.notifications.reminders import queue_reminders
+    from wellness.jobs.tasks import send_mail, send_reminders
 
-    run = queue_reminders(_parse_now(now_text))
-    db.session.commit()
+    run = send_reminders(_parse_now(now_text))
     click.echo(
         f"Sessions tomorrow: {run.sessions}; reminders queued: {run.queued}; "
         f"already queued before: {run.already_queued}."
     )
     if current_app.config.get("MAIL_SERVER"):
-        _report_delivery(deliver_queued())
+        _report_delivery(send_mail())
     else:
         click.echo("MAIL_SERVER is not set: mails stay in the in-app outbox.")
 
@@ -220,10 +218,9 @@ def send_reminders_command(now_text: str | None) -> None:
 @with_appcontext
 def purge_expired_command(now_text: str | None) -> None:
     """Delete health data older than each employer's retention period (safe to run daily)."""
-    from wellness.health.retention import purge_expired
+    from wellness.jobs.tasks import purge_expired
 
     results = purge_expired(_parse_now(now_text))
-    db.session.commit()
     for result in results:
         counts = result.counts
         if not counts.total:
@@ -244,11 +241,10 @@ def purge_expired_command(now_text: str | None) -> None:
 @with_appcontext
 def rebuild_rollups_command() -> None:
     """Recompute the analytics rollups from the raw rows (after a bulk load or a restore)."""
-    from wellness.health import pain_months
+    from wellness.jobs.tasks import rebuild_rollups
 
     started = time.perf_counter()
-    rows = pain_months.rebuild()
-    db.session.commit()
+    rows = rebuild_rollups()
     click.echo(f"pain_months: {rows} rows in {time.perf_counter() - started:.1f} s.")
 
 
@@ -294,6 +290,42 @@ def import_employees_command(file: Path, employer_slug: str, dry_run: bool) -> N
     )
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run background jobs from the Redis queues (mail, default, imports); needs REDIS_URL."""
+    from flask import current_app
+
+    from wellness.jobs import JobsNotConfigured
+    from wellness.jobs.worker import make_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        worker = make_worker(app)
+    except JobsNotConfigured as exc:
+        _fail(str(exc))
+        return
+    worker.work(burst=burst)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Enqueue the periodic jobs: mail every minute, rollups 2:00, purge 3:00, reminders 8:00
+    (Berlin time); needs REDIS_URL. Run one (a second one is harmless)."""
+    from flask import current_app
+
+    from wellness.jobs import JobsNotConfigured
+    from wellness.jobs.scheduler import run
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        run(app, echo=click.echo)
+    except JobsNotConfigured as exc:
+        _fail(str(exc))
+
+
 def register_cli(app: Flask) -> None:
     for command in (
         demo_command,
@@ -305,6 +337,8 @@ def register_cli(app: Flask) -> None:
         purge_expired_command,
         rebuild_rollups_command,
         import_employees_command,
+        worker_command,
+        scheduler_command,
     ):
         app.cli.add_command(command)
 

@@ -16,6 +16,7 @@ from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.navigation import navigation_for
 from wellness.notifications.mail import deliver_after_request
+from wellness.unavailable import init_unavailable
 
 #: Shown when even the error page cannot be drawn; needs no database, session or template.
 FALLBACK_ERROR_PAGE = """<!doctype html>
@@ -85,7 +86,9 @@ def register_error_handlers(app: Flask) -> None:
 
     def handle_unexpected(exc: Exception) -> ResponseReturnValue:
         db.session.rollback()
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # The route template, not the path: paths can carry reset tokens or e-mail addresses.
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        app.logger.exception("unhandled error on %s %s", request.method, route)
         try:
             title, detail = messages[500]()
             return _error_response(500, title, detail)
@@ -121,13 +124,21 @@ def healthz() -> ResponseReturnValue:
 
 @public
 def readyz() -> ResponseReturnValue:
-    """Readiness: the database answers."""
+    """Readiness: the database answers, and Redis when ``REDIS_URL`` is set."""
+    from wellness.observability.readiness import redis_reachable
+
+    checks = {"database": "ok"}
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any database failure means not ready
         db.session.rollback()
-        return jsonify(status="unavailable", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        checks["database"] = "unreachable"
+    redis = redis_reachable()
+    if redis is not None:
+        checks["redis"] = "ok" if redis else "unreachable"
+    if "unreachable" in checks.values():
+        return jsonify(status="unavailable", **checks), 503
+    return jsonify(status="ok", **checks)
 
 
 def register_web(app: Flask) -> None:
@@ -149,11 +160,13 @@ def register_web(app: Flask) -> None:
     from wellness.health.training_views import training_bp
     from wellness.home import bp as home_bp
     from wellness.notifications.views import bp as outbox_bp
+    from wellness.observability import init_observability
     from wellness.scim.views import bp as scim_bp
     from wellness.tenants.import_views import bp as employee_import_bp
     from wellness.tenants.offering_views import bp as admin_offerings_bp
     from wellness.tenants.views import admin_bp, operator_bp
 
+    init_observability(app)
     init_guards(app)
     app.before_request(refuse_control_characters)
     for blueprint in (
@@ -185,14 +198,12 @@ def register_web(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
     register_error_handlers(app)
+    init_unavailable(app)
     app.context_processor(lambda: {"navigation": navigation_for()})
     app.jinja_env.filters["audit_action"] = action_label
 
     app.after_request(deliver_after_request)
 
-    @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        return response
+    from wellness.security_headers import init_security_headers
+
+    init_security_headers(app)

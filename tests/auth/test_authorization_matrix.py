@@ -52,6 +52,7 @@ PAGES: dict[str, set[str]] = {
     "/admin/organisation": {ADMIN},
     "/admin/settings": {ADMIN},
     "/admin/audit": {ADMIN},
+    "/admin/audit.csv": {ADMIN},
     "/admin/measures": {ADMIN},
     "/transparency": {EMPLOYEE, HR, ADMIN},
     "/admin/checklists": {ADMIN},
@@ -73,6 +74,7 @@ PUBLIC = [
     "/sso/start",
     "/api/v1/openapi.json",
     "/api/v1/docs",
+    "/metrics",  # from loopback; from elsewhere only with METRICS_TOKEN (tests/observability)
 ]
 #: SCIM answers bearer tokens with the ``scim`` scope only (tests/scim): a browser session of
 #: any persona gets a SCIM 401, never data.
@@ -87,6 +89,10 @@ KNOWN_RULES = {
     "/password/reset/<token>",
     "/account",
     "/account/tokens",
+    "/admin/audit.csv",
+    "/metrics",
+    "/provider/offerings/<int:offering_id>/attendance/imports/<int:import_id>",
+    "/api/v1/provider/offerings/<int:offering_id>/attendance/imports/<int:import_id>",
     "/api/v1/openapi.json",
     "/api/v1/docs",
     "/admin/employees/import",

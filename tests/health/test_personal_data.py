@@ -531,14 +531,15 @@ def test_erase_page_asks_for_confirmation_and_only_then_erases(db, browser, me, 
 
 
 #: Tables that point at an account but hold nothing about an employee: provider staff's
-#: attendance uploads and corrections, and an employer admin's previewed employee file (their
-#: work, holding colleagues' records, not their own). Anything else pointing at a person must
-#: be exported.
+#: attendance uploads, background imports and corrections, and an employer admin's previewed
+#: employee file (their work, holding colleagues' records, not their own). Anything else
+#: pointing at a person must be exported.
 NOT_ABOUT_EMPLOYEES = {
     "attendance_uploads",
     "attendance_drafts",
     "attendance_changes",
     "employee_import_drafts",
+    "attendance_imports",
 }
 
 

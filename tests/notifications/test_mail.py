@@ -194,7 +194,7 @@ def test_send_mail_command_reports_sent_and_waiting(app: Flask, db, inbox) -> No
     result = app.test_cli_runner().invoke(args=["send-mail"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == "Sent 1 mails; 0 waiting; 0 failed for good.\n"
+    assert result.stdout == "Sent 1 mails; 0 waiting; 0 failed for good.\n"
     assert len(inbox.messages) == 1
 
 
@@ -205,7 +205,7 @@ def test_send_mail_command_counts_failures(app: Flask, db, closed_port: int) -> 
     result = app.test_cli_runner().invoke(args=["send-mail"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == "Sent 0 mails; 1 waiting; 0 failed for good.\n"
+    assert result.stdout == "Sent 0 mails; 1 waiting; 0 failed for good.\n"
 
 
 def test_outbox_shows_attachment_and_delivery_state(

@@ -9,6 +9,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "auth.login": _l("Signed in"),
     "auth.login_failed": _l("Sign-in failed"),
     "auth.locked": _l("Account locked after failed sign-ins"),
+    "audit.exported": _l("Audit log downloaded"),
     "auth.password_changed": _l("Password changed"),
     "auth.password_reset_requested": _l("Password reset requested"),
     "auth.password_reset": _l("Password reset"),

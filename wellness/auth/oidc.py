@@ -213,11 +213,9 @@ def configure_sso(
                 _("Password login can only be turned off once single sign-on is set up."),
                 field="password_login_enabled",
             )
-        new: dict[str, str | bool | None] = {
-            "oidc_issuer": None,
-            "oidc_client_id": None,
-            "oidc_client_secret": None,
-        }
+        new: dict[str, str | bool | None] = dict.fromkeys(
+            ("oidc_issuer", "oidc_client_id", "oidc_client_secret")
+        )
     else:
         if not issuer:
             raise SsoConfigError(_("Enter the issuer URL of your identity provider."))

@@ -39,7 +39,7 @@ def user_context() -> tuple[LoaderOption, ...]:
     return selectinload(User.roles), joinedload(User.employer), joinedload(User.employee)
 
 
-TOKEN_PREFIX = "wl_"  # noqa: S105 - a public marker, not a secret
+TOKEN_PREFIX = "wl_"  # noqa: S105 - a public marker, not a secret  # nosec B105
 #: The longest a token lives: a forgotten integration token stops by itself.
 TOKEN_MAX_LIFETIME_SECONDS = 365 * 86400
 #: ``api_tokens.name`` holds at most this many characters.
@@ -86,6 +86,7 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> User
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
             record("auth.locked", actor_id=user.id, employer_id=user.employer_id)
+            _notify_lockout(user, user.locked_until)
         record("auth.login_failed", actor_id=user.id, employer_id=user.employer_id)
         db.session.flush()
         raise generic
@@ -96,6 +97,35 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> User
         "auth.login", actor_id=user.id, employer_id=user.employer_id, provider_id=user.provider_id
     )
     return user
+
+
+def _notify_lockout(user: User, until: datetime) -> None:
+    """Tell the account holder, once per lockout: someone else may be guessing the password.
+
+    The dedupe key names the lockout, so a retried request or a concurrent one does not mail
+    twice; the next lockout mails again.
+    """
+    with force_locale(locale_for(user)):
+        subject = _("Your wellness account was locked")
+        body = _(
+            "Hello %(name)s,\n\nyour wellness account was locked for %(minutes)d minutes "
+            "after %(count)d failed sign-in attempts in a row.\n\n"
+            "If that was you, wait and sign in again, or choose a new password with "
+            "\u201cForgot your password?\u201d on the sign-in page.\n"
+            "If it was not you, someone may be guessing your password: choose a new one and "
+            "tell your administrator.",
+            name=user.name,
+            minutes=LOCKOUT.seconds // 60,
+            count=MAX_FAILED_LOGINS,
+        )
+    queue_mail(
+        user.email,
+        subject,
+        body,
+        "account_locked",
+        user.id,
+        dedupe_key=f"account-locked:{user.id}:{until.isoformat()}",
+    )
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
@@ -148,7 +178,7 @@ def reset_password(token: str, new_password: str) -> User:
 
 
 def set_password(user: User, password: str) -> None:
-    check_policy(password)
+    check_policy(password, user.email)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     db.session.flush()

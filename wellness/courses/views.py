@@ -177,8 +177,8 @@ def _offering_data(form: OfferingForm) -> authoring.OfferingData:
 
 
 def _series(form: SeriesForm) -> authoring.SessionSeries:
-    assert form.first_day.data is not None  # noqa: S101 - validated as required
-    assert form.start_time.data is not None  # noqa: S101 - validated as required
+    assert form.first_day.data is not None  # noqa: S101 - validated as required  # nosec B101
+    assert form.start_time.data is not None  # noqa: S101 - validated as required  # nosec B101
     return authoring.SessionSeries(
         first_day=form.first_day.data,
         start=form.start_time.data,

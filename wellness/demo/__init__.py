@@ -34,7 +34,7 @@ def seed(today: date | None = None) -> bool:
     """
     if db.session.scalar(select(Employer.id).where(Employer.slug == "musterfirma")) is not None:
         return False
-    rng = random.Random(RANDOM_SEED)  # noqa: S311 - reproducible demo data, not secrets
+    rng = random.Random(RANDOM_SEED)  # noqa: S311 - reproducible demo data, not secrets  # nosec B311
     demo = Demo(rng=rng, today=today or date.today())
     providers = seed_providers()
     seed_people(demo, providers)

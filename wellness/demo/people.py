@@ -13,7 +13,7 @@ from wellness.demo.names import FIRST_NAMES, LAST_NAMES, email_local_part
 from wellness.extensions import db
 from wellness.tenants.models import Department, Employee, Employer, Site
 
-DEMO_PASSWORD = "wellness-demo"  # noqa: S105 - printed by `wellness demo`; demo data only
+DEMO_PASSWORD = "wellness-demo"  # noqa: S105 - printed by `wellness demo`; demo only  # nosec B105
 
 #: (name, parent): two levels, eight departments.
 MUSTERFIRMA_DEPARTMENTS: tuple[tuple[str, str | None], ...] = (
