@@ -125,3 +125,11 @@ class ApiToken(Base):
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
+
+    def state(self, now: datetime) -> str:
+        """``active``, ``revoked`` or ``expired``: the one rule for whether it still works."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"

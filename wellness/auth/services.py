@@ -324,9 +324,7 @@ def user_for_token(token: str, now: datetime | None = None) -> tuple[User, ApiTo
         .unique()
         .first()
     )  # joined collection (roles): rows repeat per role
-    if found is None or found.revoked_at is not None:
-        return None
-    if found.expires_at is not None and found.expires_at <= now:
+    if found is None or found.state(now) != "active":
         return None
     if not found.user.is_enabled:
         return None

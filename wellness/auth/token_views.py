@@ -6,7 +6,6 @@ provider staff their upload scripts', employer admins and HR their integrations'
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -18,7 +17,6 @@ from wellness.audit.services import record
 from wellness.auth import services
 from wellness.auth.forms import TokenForm
 from wellness.auth.guards import allow, user
-from wellness.auth.models import ApiToken
 from wellness.auth.scopes import LABELS, ROLES, allowed_scopes
 from wellness.db import utcnow
 from wellness.errors import DomainError
@@ -37,18 +35,9 @@ def _form() -> TokenForm:
     return form
 
 
-def _state(token: ApiToken, now: datetime) -> str:
-    if token.revoked_at is not None:
-        return "revoked"
-    expires = token.expires_at
-    if expires is not None and expires.replace(tzinfo=expires.tzinfo or UTC) <= now:
-        return "expired"  # SQLite hands back naive UTC
-    return "active"
-
-
 def _page(form: TokenForm, created: str | None = None) -> ResponseReturnValue:
     now = utcnow()
-    tokens = [(token, _state(token, now)) for token in services.tokens_of(user())]
+    tokens = [(token, token.state(now)) for token in services.tokens_of(user())]
     return render_template("auth/tokens.html", form=form, tokens=tokens, created=created), (
         201 if created else form_status()
     )
