@@ -69,3 +69,13 @@ def new_page(chromium: Any) -> Iterator[Callable[..., Any]]:
     yield build
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def demo_site(app: Any, db: Any, live_server: str) -> str:
+    """The demo employer seeded and committed, served by a real gunicorn: its base URL."""
+    from wellness.demo import seed
+
+    seed()
+    db.session.commit()
+    return live_server
