@@ -8,6 +8,7 @@ analytics layer's privacy releases; scripts and styles are served from our own s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dash import Dash
 from dash.exceptions import DependencyException
@@ -26,8 +27,8 @@ class _Dashboard(Dash):
     """Dash whose page states its language, as every page of ours does (screen readers choose
     their voice by it; WCAG 3.1.1)."""
 
-    def interpolate_index(self, **kwargs: str) -> str:
-        page = super().interpolate_index(**kwargs)
+    def interpolate_index(self, *args: Any, **kwargs: Any) -> str:
+        page = str(super().interpolate_index(*args, **kwargs))
         return page.replace("<html>", f'<html lang="{current_language()}">', 1)
 
 
