@@ -52,13 +52,22 @@ def csv_bytes(rows: Iterable[Sequence[Cell]], *, delimiter: str) -> bytes:
     """A CSV file with every cell neutralized, as UTF-8 with a byte order mark.
 
     Without the BOM, Excel reads UTF-8 as Windows-1252 and mangles umlauts. German Excel
-    expects ``;`` as delimiter (the comma is the decimal separator), English Excel ``,``.
+    expects ``;`` as delimiter because the comma is its decimal separator: with ``;``,
+    fractions are written ``74,3``, else German Excel reads ``74.3`` as a date or as text.
+    A number so written is not neutralized: ``-0,5`` is a number, not a formula.
     """
+    decimal_comma = delimiter == ";"
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     for row in rows:
-        writer.writerow([neutralize(value) for value in row])
+        writer.writerow([_cell(value, decimal_comma) for value in row])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _cell(value: Cell, decimal_comma: bool) -> Cell:
+    if isinstance(value, float) and decimal_comma:
+        return str(value).replace(".", ",")
+    return neutralize(value)
 
 
 def _sheet_title(title: str) -> str:

@@ -354,3 +354,11 @@ def test_xlsx_bytes_sanitizes_the_sheet_title_and_drops_control_characters():
     assert len(sheet.title) == 31
     assert not set(sheet.title) & set("\\/?*[]:")
     assert [c.value for c in sheet[1]] == ["ab", 1]
+
+
+def test_csv_writes_fractions_as_the_delimiters_spreadsheet_reads_them():
+    rows = [["Abteilung", "Wert"], ["=Vertrieb", -0.5], ["Montage", 74.25], ["Alle", 3]]
+    german = csv_bytes(rows, delimiter=";").decode("utf-8-sig").splitlines()
+    assert german[1:] == ["'=Vertrieb;-0,5", "Montage;74,25", "Alle;3"]
+    english = csv_bytes(rows, delimiter=",").decode("utf-8-sig").splitlines()
+    assert english[1:] == ["'=Vertrieb,-0.5", "Montage,74.25", "Alle,3"]
