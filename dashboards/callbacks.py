@@ -111,10 +111,15 @@ def register(app: Dash) -> None:
         *FILTERS,
         prevent_initial_call=True,
     )(download_csv)
-    # The PNG is drawn by plotly.js in the browser (dashboards/assets/charts.js).
+    # The PNG is drawn in the browser from the chart (dashboards/assets/charts.js).
     app.clientside_callback(
         ClientsideFunction("wellness", "downloadPng"),
         Output({"type": "png", "chart": MATCH}, "title"),
         Input({"type": "png", "chart": MATCH}, "n_clicks"),
         prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("wellness", "languageNext"),
+        Output("language-next", "value"),
+        Input("url", "pathname"),
     )

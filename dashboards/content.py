@@ -27,7 +27,9 @@ from wellness.tenants.models import Employer
 GRAPH_CONFIG: Any = {
     "displaylogo": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+    # Plotly's own PNG export (the camera) is blocked by our Content-Security-Policy; the
+    # "Download chart (PNG)" button below each chart does it (dashboards/assets/charts.js).
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toImage"],
 }
 
 
@@ -96,7 +98,7 @@ def chart_section(shown: Shown, employer: Employer) -> html.Section:
                     language=current_language(),
                     reference=reference_line(chart.measure, employer),
                 ),
-                config={**GRAPH_CONFIG, "toImageButtonOptions": {"filename": chart.id}},
+                config=GRAPH_CONFIG,
                 className="chart-graph",
             ),
             html.P(

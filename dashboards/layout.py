@@ -11,6 +11,7 @@ from flask import url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from dashboards.pages import PAGES, Page
@@ -21,7 +22,7 @@ from wellness.auth.guards import current_employer_id, tenant_select
 from wellness.db import utcnow
 from wellness.extensions import db
 from wellness.health.checkins import REGION_LABELS
-from wellness.i18n import local_today
+from wellness.i18n import current_language, local_today
 from wellness.tenants.models import Department, Site
 
 PREFIX = "/hr/"
@@ -93,9 +94,68 @@ def navigation(pathname: str | None) -> list[html.Li]:
     ]
 
 
+def _dropdown_labels() -> dcc.Dropdown.Labels:
+    """The dropdown's own texts (its search field, "no options"), which Dash has only in
+    English."""
+    return {
+        "select_all": _("Select all"),
+        "deselect_all": _("Deselect all"),
+        "selected_count": _("{num_selected} selected"),
+        "search": _("Search"),
+        "clear_search": _("Clear search"),
+        "clear_selection": _("Clear selection"),
+        "no_options_found": _("No options found"),
+    }
+
+
 def _filter(label: str, name: str, **dropdown: Any) -> html.Div:
+    # The label's id names the dropdown's popup too (dashboards/assets/dropdowns.js).
     return html.Div(
-        [html.Label(label, htmlFor=name), dcc.Dropdown(id=name, **dropdown)], className="field"
+        [
+            html.Label(label, htmlFor=name, id=f"{name}-label"),
+            dcc.Dropdown(id=name, labels=_dropdown_labels(), **dropdown),
+        ],
+        className="field",
+    )
+
+
+LANGUAGES = (("de", "Deutsch"), ("en", "English"))
+
+
+def language_switch() -> html.Form:
+    """The same language switch as every other page's header (templates/base.html); ``next``
+    follows the dashboard page shown (a clientside callback, dashboards/assets/charts.js)."""
+    current = current_language()
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            dcc.Input(type="hidden", name="next", id="language-next", value=PREFIX),
+            html.Span(_("Language"), id="language-label", className="visually-hidden"),
+            html.Div(
+                [
+                    html.Button(
+                        [
+                            html.Span(code.upper(), **attrs(aria_hidden="true")),
+                            html.Span(label, className="visually-hidden"),
+                        ],
+                        type="submit",
+                        name="locale",
+                        value=code,
+                        lang=code,
+                        title=label,
+                        className="language-option",
+                        **(attrs(aria_current="true") if code == current else {}),
+                    )
+                    for code, label in LANGUAGES
+                ],
+                className="language-options",
+                role="group",
+                **attrs(aria_labelledby="language-label"),
+            ),
+        ],
+        method="post",
+        action=url_for("auth.set_language"),
+        className="language-switch",
     )
 
 
@@ -176,6 +236,7 @@ def layout() -> html.Div:
                             ),
                             **attrs(aria_label=_("Main navigation")),
                         ),
+                        html.Div(language_switch(), className="header-tools"),
                     ],
                     className="header-bar container",
                 ),

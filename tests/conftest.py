@@ -44,6 +44,19 @@ TEST_CONFIG: dict[str, Any] = {
 }
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly, at the end of ``make test``, when the browser tests could not run."""
+    reasons = {
+        str(report.longrepr[2])
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and "BROWSER TESTS NOT RUN" in report.longrepr[2]
+    }
+    if reasons:
+        terminalreporter.write_sep("!", "browser tests skipped", red=True, bold=True)
+        for reason in sorted(reasons):
+            terminalreporter.write_line(reason.removeprefix("Skipped: "), red=True, bold=True)
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 

@@ -327,3 +327,9 @@ def mine() -> ResponseReturnValue:
 @bp.app_template_global()
 def my_waitlist_rank(found: Enrollment) -> int | None:
     return enrollment.waitlist_rank(found)
+
+
+@bp.app_template_global()
+def offering_over(offering: Offering) -> bool:
+    """Its last day has passed (in Germany): a booking for it is history, not a plan."""
+    return offering.ends_on < _today()

@@ -14,10 +14,14 @@ from wellness.api import params
 from wellness.audit.models import AuditEvent
 from wellness.auth.guards import allow, current_employer_id, tenant_select, user
 from wellness.auth.models import Role, User
+from wellness.courses import opening
 from wellness.courses.models import Provider
+from wellness.db import utcnow
 from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.forms import form_status, to_cents
+from wellness.health.models import ErgonomicMeasure, MeasureStatus
+from wellness.i18n import local_today
 from wellness.tenants import services
 from wellness.tenants.forms import (
     DepartmentForm,
@@ -51,7 +55,32 @@ def index() -> ResponseReturnValue:
         "departments": _count(Department),
         "sites": _count(Site),
     }
-    return render_template("admin/index.html", employer=_employer(), counts=counts)
+    return render_template(
+        "admin/index.html", employer=_employer(), counts=counts, todo=_to_do(counts)
+    )
+
+
+def _to_do(counts: dict[str, int]) -> dict[str, int]:
+    """What is waiting for the admin: measures by step, offerings not opened, empty basics."""
+    employer_id = current_employer_id()
+    by_status = dict(
+        db.session.execute(
+            select(ErgonomicMeasure.status, func.count())
+            .where(ErgonomicMeasure.employer_id == employer_id)
+            .group_by(ErgonomicMeasure.status)
+        ).all()
+    )
+    not_open = opening.list_offerings(
+        employer_id, local_today(utcnow()), open_filter=opening.NOT_OPEN
+    )
+    return {
+        "requested": by_status.get(MeasureStatus.REQUESTED.value, 0),
+        "in_progress": by_status.get(MeasureStatus.APPROVED.value, 0)
+        + by_status.get(MeasureStatus.ORDERED.value, 0),
+        "not_open": len(not_open),
+        "no_employees": int(not counts["employees"]),
+        "no_departments": int(not counts["departments"]),
+    }
 
 
 @admin_bp.route("/employees")
