@@ -11,6 +11,7 @@ from typing import Any
 
 from dash import dcc, html
 from dash.development.base_component import Component
+from flask import url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
@@ -153,6 +154,14 @@ def budget_notice(budget: Budget | None) -> html.P | None:
     return html.P(text, className="small muted budget-status")
 
 
+def _latest_shown(shown: Shown) -> bool:
+    """Whether the key figure has a value to show (not refused, not fewer than k)."""
+    if shown.release is None:
+        return False
+    current = trend(shown.release.cells).current
+    return current is not None and not current.suppressed and current.value is not None
+
+
 def key_figure(shown: Shown) -> html.Li:
     chart = shown.chart
     label = html.Span(shown.title, className="stat-label")
@@ -161,7 +170,7 @@ def key_figure(shown: Shown) -> html.Li:
     unit = MEASURES[chart.measure].unit
     release = shown.release
     latest = trend(release.cells)
-    if latest.current is None or latest.current.suppressed or latest.current.value is None:
+    if not _latest_shown(shown) or latest.current is None:
         return html.Li(
             [label, html.Span(_("fewer than %(k)s people", k=release.k), className="stat-value")],
             className="stat",
@@ -219,6 +228,7 @@ def overview(figures: list[Shown]) -> list[html.Section]:
             [
                 html.H2(_("Key figures")),
                 html.Ul([key_figure(shown) for shown in figures], className="stats key-figures"),
+                *([] if any(map(_latest_shown, figures)) else [_nothing_to_show_yet()]),
             ],
             className="panel",
         ),
@@ -242,6 +252,24 @@ def overview(figures: list[Shown]) -> list[html.Section]:
             className="panel",
         ),
     ]
+
+
+def _nothing_to_show_yet() -> html.P:
+    """Why a new or small employer's overview is all "fewer than k": not an error, and what
+    changes it. Says nothing a suppressed cell hides (no counts)."""
+    return html.P(
+        [
+            _(
+                "No key figure can be shown yet: each stands for fewer people than the minimum "
+                "group size. That is usual while few employees have taken part or reported; "
+                "the figures appear once enough people are behind them."
+            ),
+            " ",
+            html.A(_("How the figures are protected"), href=url_for("transparency.index")),
+        ],
+        className="empty-state",
+        id="nothing-to-show",
+    )
 
 
 def page_body(

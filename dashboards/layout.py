@@ -19,10 +19,12 @@ from wellness.analytics import calendar_periods
 from wellness.analytics.grid import MAX_MONTHS, add_months, month_start
 from wellness.analytics.measures import DEFAULT_REGION
 from wellness.auth.guards import current_employer_id, tenant_select
+from wellness.auth.scopes import allowed_scopes
 from wellness.db import utcnow
 from wellness.extensions import db
 from wellness.health.checkins import REGION_LABELS
 from wellness.i18n import current_language, local_today
+from wellness.navigation import navigation_for
 from wellness.tenants.models import Department, Site
 
 PREFIX = "/hr/"
@@ -128,7 +130,7 @@ def language_switch() -> html.Form:
     current = current_language()
     return html.Form(
         [
-            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            _csrf_field(),
             dcc.Input(type="hidden", name="next", id="language-next", value=PREFIX),
             html.Span(_("Language"), id="language-label", className="visually-hidden"),
             html.Div(
@@ -156,6 +158,86 @@ def language_switch() -> html.Form:
         method="post",
         action=url_for("auth.set_language"),
         className="language-switch",
+    )
+
+
+def _csrf_field() -> dcc.Input:
+    return dcc.Input(type="hidden", name="csrf_token", value=generate_csrf())
+
+
+def _user_menu() -> list[html.Details]:
+    """The account menu of every other page's header (templates/base.html): account, API
+    tokens, mails and signing out, which HR would otherwise have to leave the dashboard for."""
+    if not current_user.is_authenticated:
+        return []
+    links = [(_("My account"), url_for("auth.account"))]
+    if allowed_scopes(current_user):
+        links.append((_("API tokens"), url_for("tokens.index")))
+    links.append((_("Mails"), url_for("outbox.index")))
+    sign_out = html.Form(
+        [_csrf_field(), html.Button(_("Sign out"), type="submit", className="link-button")],
+        method="post",
+        action=url_for("auth.logout"),
+    )
+    return [
+        html.Details(
+            [
+                html.Summary(
+                    [
+                        html.Span(_("Account menu for") + " ", className="visually-hidden"),
+                        current_user.name,
+                    ]
+                ),
+                html.Ul(
+                    [html.Li(html.A(label, href=href)) for label, href in links]
+                    + [html.Li(sign_out)],
+                    className="user-menu-list",
+                ),
+            ],
+            className="user-menu",
+        )
+    ]
+
+
+def _main_navigation() -> list[html.Nav]:
+    """The role's navigation, as on every other page, with the dashboard marked current."""
+    items = navigation_for()
+    if not items:
+        return []
+    return [
+        html.Nav(
+            html.Ul(
+                [
+                    html.Li(
+                        html.A(
+                            str(item.label),
+                            href=item.url,
+                            **(attrs(aria_current="page") if item.prefix == PREFIX else {}),
+                        )
+                    )
+                    for item in items
+                ],
+                className="container",
+            ),
+            className="main-nav",
+            **attrs(aria_label=_("Main navigation")),
+        )
+    ]
+
+
+def _header() -> html.Header:
+    return html.Header(
+        [
+            html.Div(
+                [
+                    html.A("wellness", href="/", className="brand"),
+                    html.Div([language_switch(), *_user_menu()], className="header-tools"),
+                ],
+                className="header-bar container",
+            ),
+            *_main_navigation(),
+        ],
+        className="site-header",
     )
 
 
@@ -217,31 +299,7 @@ def layout() -> html.Div:
             # signed-in user's, so a page (or a crafted request) cannot ask about another.
             dcc.Store(id="tenant", data=employer_id),
             html.A(_("Skip to content"), href="#content", className="skip-link"),
-            html.Header(
-                html.Div(
-                    [
-                        html.A("wellness", href="/", className="brand"),
-                        html.Nav(
-                            html.Ul(
-                                [
-                                    html.Li(html.A(_("Start page"), href="/")),
-                                    html.Li(
-                                        html.A(
-                                            _("Transparency"),
-                                            href=url_for("transparency.index"),
-                                        )
-                                    ),
-                                ],
-                                className="header-links",
-                            ),
-                            **attrs(aria_label=_("Main navigation")),
-                        ),
-                        html.Div(language_switch(), className="header-tools"),
-                    ],
-                    className="header-bar container",
-                ),
-                className="site-header",
-            ),
+            _header(),
             html.Main(
                 [
                     html.H1(_("HR dashboard")),

@@ -62,7 +62,8 @@ def index() -> ResponseReturnValue:
 
 def _to_do(counts: dict[str, int]) -> dict[str, int]:
     """What is waiting for the admin: measures by step, offerings not opened, empty basics."""
-    employer_id = current_employer_id()
+    employer = _employer()
+    employer_id = employer.id
     by_status = dict(
         db.session.execute(
             select(ErgonomicMeasure.status, func.count())
@@ -78,7 +79,11 @@ def _to_do(counts: dict[str, int]) -> dict[str, int]:
         "in_progress": by_status.get(MeasureStatus.APPROVED.value, 0)
         + by_status.get(MeasureStatus.ORDERED.value, 0),
         "not_open": len(not_open),
-        "no_employees": int(not counts["employees"]),
+        # Below the participation threshold HR can be shown nothing at all; the accounts set
+        # up by hand (the admin, HR) are usually all there is before the first import.
+        "few_employees": counts["employees"]
+        if counts["employees"] < employer.k_participation
+        else 0,
         "no_departments": int(not counts["departments"]),
     }
 
