@@ -23,7 +23,8 @@ BLOCKING = {"serious", "critical"}
 #: 4's dropdown puts an aria-hidden, zero-opacity input before its labelled button as a focus
 #: proxy: on focus it hands focus straight to the button (dcc's async-dropdown.js), so neither
 #: keyboard nor screen-reader users ever rest on it
-#: (``test_hr_dashboard.py::test_dashboard_filters_work_from_the_keyboard`` shows it).
+#: (``test_hr_dashboard.py::test_dashboard_filters_work_from_the_keyboard`` shows it). The
+#: dropdown's open popup is fixed rather than tolerated (dashboards/assets/dropdowns.js).
 TOLERATED = {("aria-hidden-focus", 'class="dash-dropdown-focus-target"')}
 PHONE_WIDTH = 375
 PASSWORD = "wellness-demo"
