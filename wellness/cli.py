@@ -5,15 +5,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from wellness.auth import services as auth_services
@@ -25,6 +29,19 @@ from wellness.i18n import BERLIN
 from wellness.tenants.models import Employer
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _in_english(command: Callable[..., None]) -> Callable[..., None]:
+    """Run a command in English, as the rest of the command line speaks: domain messages
+    (refusals, import problems) would otherwise come in German, the default outside a
+    request."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with force_locale("en"):
+            command(*args, **kwargs)
+
+    return run
 
 
 def _fail(message: str) -> None:
@@ -80,6 +97,7 @@ def token_group() -> None:
 )
 @click.option("--name", default="cli", show_default=True, help="Label shown in token lists.")
 @with_appcontext
+@_in_english
 def token_create(
     emails: tuple[str, ...], scopes: tuple[str, ...], expires_in: int | None, name: str
 ) -> None:
@@ -115,6 +133,7 @@ def user_group() -> None:
 @click.option("--provider", "provider_slug", default=None, help="Provider short name.")
 @click.option("--password", default=None, help="Omit to be asked (input hidden).")
 @with_appcontext
+@_in_english
 def user_create(
     email: str,
     name: str,
@@ -253,6 +272,7 @@ def rebuild_rollups_command() -> None:
 @click.option("--employer", "employer_slug", required=True, help="Employer short name.")
 @click.option("--dry-run", is_flag=True, help="Check the file and show the changes; store nothing.")
 @with_appcontext
+@_in_english
 def import_employees_command(file: Path, employer_slug: str, dry_run: bool) -> None:
     """Create or update employees from a CSV or XLSX file (keyed on the employee number)."""
     from wellness.tenants.employee_import import import_employees

@@ -455,6 +455,7 @@ def test_cli_prints_every_error_and_exits_1(
     assert "Row 2, E-Mail: " in result.stderr
     assert "max@" in result.stderr
     assert "Row 3, Personalnummer: " in result.stderr
+    assert "is not an e-mail address" in result.stderr  # the command line speaks English
     assert "2 " in result.stderr.splitlines()[-1]
     assert _count(db, Employee) == 0
     assert unknown.exit_code == 1
