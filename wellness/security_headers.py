@@ -8,10 +8,9 @@ nonce is made per request and named in the header only for responses that used i
 
 Relaxations, each for a reason found in a real Chromium (tests/security/test_browser_csp.py):
 
-- ``style-src-attr 'unsafe-inline'`` on pages: a few templates set ``style="..."`` attributes
-  (``white-space: pre-line`` for notes, an input width, a tree depth). A nonce cannot cover an
-  attribute. Attributes cannot select elements, so this does not open the CSS-selector data
-  leaks that inline ``<style>`` would; moving those attributes into app.css would let it go.
+- No ``style="..."`` attributes on our pages: ``style-src 'self'`` refuses them (there is no
+  ``style-src-attr``), so templates use classes from app.css; ``tests/security/test_headers.py``
+  keeps it that way.
 - ``img-src data:``: Swagger UI (/api/v1/docs) draws its icons and Plotly draws the PNG export
   from ``data:`` URLs; an image cannot run code.
 - Under the Dash prefix (/hr/) the page is Dash's own index, not our template. Dash boots with
@@ -40,7 +39,6 @@ BASE_POLICY: dict[str, tuple[str, ...]] = {
     "default-src": ("'self'",),
     "script-src": ("'self'",),
     "style-src": ("'self'",),
-    "style-src-attr": ("'unsafe-inline'",),
     "img-src": ("'self'", "data:"),
     "font-src": ("'self'",),
     "connect-src": ("'self'",),

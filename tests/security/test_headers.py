@@ -39,6 +39,7 @@ def test_pages_get_a_strict_policy_and_the_small_headers(client) -> None:
     assert policy["default-src"] == ["'self'"]
     assert policy["script-src"] == ["'self'"]
     assert policy["style-src"] == ["'self'"]
+    assert "style-src-attr" not in policy  # style attributes fall under style-src: refused
     assert policy["object-src"] == ["'none'"]
     assert policy["base-uri"] == ["'self'"]
     assert policy["frame-ancestors"] == ["'self'"]
@@ -47,6 +48,18 @@ def test_pages_get_a_strict_policy_and_the_small_headers(client) -> None:
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert "Strict-Transport-Security" not in response.headers
+
+
+def test_templates_set_no_style_attributes() -> None:
+    """The policy refuses them; a class in app.css does the same job."""
+    templates = Path(__file__).resolve().parents[2] / "wellness" / "templates"
+    found = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in sorted(templates.rglob("*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bstyle\s*=", line)
+    ]
+    assert not found, f"style attributes (use a class in app.css): {found}"
 
 
 def test_json_and_error_responses_carry_the_headers_too(client) -> None:
