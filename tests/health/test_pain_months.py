@@ -7,7 +7,7 @@ import random
 from datetime import UTC, date, datetime
 
 from click.testing import Result
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
 
 from wellness.auth.models import Role
 from wellness.health import pain_months
@@ -179,9 +179,21 @@ def test_rebuild_yields_the_rows_kept_current_on_every_write(db, make_employer, 
     assert kept == from_scores(db)
 
     db.session.execute(delete(PainMonth))
+    schema = _keys_and_indexes(db)
     assert pain_months.rebuild() == len(kept)
     db.session.commit()
     assert rollup(db) == kept
+    # On PostgreSQL the rebuild drops and rebuilds them: all back, by the same names.
+    assert _keys_and_indexes(db) == schema
+
+
+def _keys_and_indexes(db) -> tuple[object, ...]:
+    found = inspect(db.session.connection())
+    return (
+        found.get_pk_constraint("pain_months"),
+        sorted((fk["name"], fk["referred_table"]) for fk in found.get_foreign_keys("pain_months")),
+        sorted((ix["name"], tuple(ix["column_names"])) for ix in found.get_indexes("pain_months")),
+    )
 
 
 def test_rebuild_rollups_command_reports_the_rows(app, db, employee):
