@@ -127,6 +127,13 @@ def test_bad_input_gives_a_form_error_and_changes_nothing(
     assert _state(db) == before
 
 
+def test_a_form_part_without_a_name_is_a_bad_request(client) -> None:
+    """Found by schemathesis: werkzeug keys such a part as None, which was a 500."""
+    body = b"--b\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--b--\r\n"
+    response = client.post("/login", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 400
+
+
 def test_settings_refuse_group_sizes_below_five(client, db, login, make_employer, make_user):
     employer = make_employer()
     login(client, make_user(Role.ADMIN, employer=employer))

@@ -108,11 +108,12 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def refuse_control_characters() -> None:
     """No form or query value may carry control characters (PostgreSQL rejects NUL, and
-    nobody types them): refuse them once here instead of in every form."""
+    nobody types them): refuse them once here instead of in every form. A multipart part
+    without a name (no browser sends one) is refused likewise."""
     if not request.path.startswith("/hr/_dash"):
         for values in (request.args, request.form):
             for key, items in values.lists():
-                if any(CONTROL_CHARACTERS.search(text) for text in (key, *items)):
+                if key is None or any(CONTROL_CHARACTERS.search(text) for text in (key, *items)):
                     abort(400)
 
 
