@@ -43,6 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     keep_current()
 
+    from wellness.analytics import data_version
+
+    data_version.install()
+
     from wellness.auth.session import init_login
     from wellness.i18n import init_i18n
 

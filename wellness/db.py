@@ -71,9 +71,12 @@ def copy_rows(model: type[Base], columns: Sequence[str], rows: Iterable[Sequence
     Python-side column defaults, so pass every non-null column. Values go as they are; datetimes
     must be timezone-aware UTC (what :class:`UTCDateTime` stores).
     """
+    from wellness.analytics import data_version
     from wellness.extensions import db  # the extension imports models defined with this module
 
     table: Table = model.__table__  # type: ignore[assignment]
+    if table.name not in data_version.NEVER_RELEASED:
+        data_version.mark(db.session())  # COPY is past the ORM's hooks
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         batch = [dict(zip(columns, row, strict=True)) for row in rows]

@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
-from wellness.analytics import calendar_periods, privacy
+from wellness.analytics import calendar_periods, exact_store, privacy
 from wellness.analytics.grid import (
     NON_PARTICIPANTS,
     PARTICIPANTS,
@@ -723,18 +723,29 @@ def run(
 
     ``organisation`` returns the employer's :meth:`Organisation.load`, for callers that run
     several queries at once (a dashboard page loads it once, and only when a chart is not a
-    stored release); loaded here when not given.
+    stored release); loaded here when not given. An exact release comes from
+    :mod:`.exact_store` while the data has not changed since it was computed, and is stored
+    there otherwise.
 
     The complement rule is applied to the total and to every cell against the same cell of
     each parent population (one filter relaxed): "site S in the whole company" minus "site S in
     department D", or one month of the parent minus that month of the filter, must not isolate
     fewer than k people either. Any failing check refuses the whole query.
     """
-    now = now or utcnow()
     measure = MEASURES[spec.measure]
     if spec.group_by not in measure.groupings:
         raise ValueError(f"{measure.name} cannot be grouped by {spec.group_by.value}")
-    if measure.health:
+    exact = releases_exactly(employer, measure.name)
+    # Read before ``now`` is taken: data committed before the version is then in the figure.
+    version = exact_store.version() if exact else None
+    now = now or utcnow()
+    slot = None
+    if version is not None:
+        slot = exact_store.slot(employer.id, spec.key(), local_today(now), version)
+        stored = exact_store.find(slot)
+        if stored is not None:
+            return stored
+    elif not exact:
         # A stored noisy release is returned as it was: nothing to compute (warm dashboards).
         earlier = privacy.stored_release(employer, spec.key(), now=now)
         if earlier is not None:
@@ -796,7 +807,10 @@ def run(
             pattern[spec.period],
             [pattern[p] for p in over_time] if spec.group_by.over_time else None,
         )
-    return privacy.release(query, total, cells, now=now, hidden=hidden)
+    released = privacy.release(query, total, cells, now=now, hidden=hidden)
+    if slot is not None:
+        exact_store.keep(slot, released)
+    return released
 
 
 def _calendar_year(employer: Employer, measure: Measure, spec: Spec, today: date) -> Period | None:

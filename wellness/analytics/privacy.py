@@ -34,6 +34,8 @@ decides what of them may leave, applying in order:
    purpose (:func:`wellness.health.consent.consented`); this module cannot tell who did.
 
 Suppressed cells come back with ``n`` and ``value`` None and ``suppressed`` True, never as zero.
+Exact releases are not stored here: :mod:`wellness.analytics.exact_store` keeps them until the
+data changes (a figure HR has been shown already, for the same data, reveals nothing new).
 Like every service, this module flushes and never commits.
 """
 
@@ -376,7 +378,8 @@ def _check_contributions(query: Query, shown: Sequence[RawCell]) -> None:
         )
 
 
-def _storage_key(key: str) -> str:
+def storage_key(key: str) -> str:
+    """``key`` as a stored release's ``query_key``: long keys keep a prefix and their hash."""
     if len(key) <= KEY_LENGTH:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()
@@ -405,6 +408,23 @@ def _cell_from_json(data: dict[str, Any]) -> CellOut:
     )
 
 
+def encode(k: int, total: CellOut, cells: Sequence[CellOut]) -> str:
+    """A release's cells as the JSON text stored releases keep (noisy and exact ones)."""
+    return json.dumps(
+        {"k": k, "total": _cell_json(total), "cells": [_cell_json(cell) for cell in cells]}
+    )
+
+
+def decode(stored: str) -> tuple[int, CellOut, list[CellOut]]:
+    """(k, total, cells) of :func:`encode`'s text."""
+    data = json.loads(stored)
+    return (
+        data["k"],
+        _cell_from_json(data["total"]),
+        [_cell_from_json(cell) for cell in data["cells"]],
+    )
+
+
 def _stored(employer_id: int, period: str, key: str) -> PrivacyRelease | None:
     return db.session.scalars(
         select(PrivacyRelease).where(
@@ -416,11 +436,11 @@ def _stored(employer_id: int, period: str, key: str) -> PrivacyRelease | None:
 
 
 def _reused(stored: PrivacyRelease, budget: float) -> Release:
-    data = json.loads(stored.result_json)
+    k, total, cells = decode(stored.result_json)
     return Release(
-        k=data["k"],
-        total=_cell_from_json(data["total"]),
-        cells=[_cell_from_json(cell) for cell in data["cells"]],
+        k=k,
+        total=total,
+        cells=cells,
         noisy=True,
         epsilon=0.0,
         reused=True,
@@ -436,7 +456,7 @@ def stored_release(employer: Employer, key: str, *, now: datetime | None = None)
     """
     if not employer.dp_enabled:
         return None
-    stored = _stored(employer.id, period_of(now or utcnow()), _storage_key(key))
+    stored = _stored(employer.id, period_of(now or utcnow()), storage_key(key))
     return None if stored is None else _reused(stored, employer.dp_epsilon_per_period)
 
 
@@ -473,7 +493,7 @@ def release(
 
     moment = now or utcnow()
     period = period_of(moment)
-    key = _storage_key(query.key)
+    key = storage_key(query.key)
     earlier = stored_release(employer, query.key, now=moment)
     if earlier is not None:
         return earlier
@@ -489,8 +509,12 @@ def release(
             budget_left=None,
         )
 
-    # Serialise spending per employer (PostgreSQL); then look again, a twin may have won.
-    db.session.execute(select(Employer.id).where(Employer.id == employer.id).with_for_update())
+    # Serialise spending per employer (PostgreSQL); then look again, a twin may have won. NO KEY
+    # UPDATE: spenders still wait for each other, but rows referring to the employer (an exact
+    # release stored on its own connection, see exact_store) need not wait for this commit.
+    db.session.execute(
+        select(Employer.id).where(Employer.id == employer.id).with_for_update(key_share=True)
+    )
     stored = _stored(employer.id, period, key)
     if stored is not None:
         return _reused(stored, employer.dp_epsilon_per_period)
@@ -516,18 +540,13 @@ def release(
         _suppressed(cell.group) if is_hidden else next(noised_cells)
         for cell, is_hidden in zip(cells, cells_hidden, strict=True)
     ]
-    result = {
-        "k": k,
-        "total": _cell_json(noised[0]),
-        "cells": [_cell_json(cell) for cell in out_cells],
-    }
     db.session.add(
         PrivacyRelease(
             employer_id=employer.id,
             period=period,
             query_key=key,
             epsilon=epsilon,
-            result_json=json.dumps(result),
+            result_json=encode(k, noised[0], out_cells),
             created_at=moment,
         )
     )
