@@ -1314,13 +1314,15 @@ def pg_cursor(app: Any) -> Iterator[Any]:
 
 
 def clear_releases(employer_id: int) -> None:
-    """Delete the employer's stored privacy releases, so the next pages are computed anew."""
+    """Delete the employer's stored releases, noisy and exact, so the next pages are computed
+    anew."""
     from sqlalchemy import delete
 
-    from wellness.analytics.models import PrivacyRelease
+    from wellness.analytics.models import ExactRelease, PrivacyRelease
     from wellness.extensions import db
 
-    db.session.execute(delete(PrivacyRelease).where(PrivacyRelease.employer_id == employer_id))
+    for model in (PrivacyRelease, ExactRelease):
+        db.session.execute(delete(model).where(model.employer_id == employer_id))
     db.session.commit()
 
 
@@ -1894,8 +1896,8 @@ def print_report(
     )
     if skipped:
         log(f"  skipped (no charts yet): {', '.join(skipped)}")
-    log("  stored = charts of the page answered from a stored release when warm (only health")
-    log("  figures with differential privacy are stored; the others are recomputed every time).")
+    log("  stored = charts of the page answered from a stored release when warm (noisy health")
+    log("  figures for the budget period, exact ones until a committed write changes the data).")
     log("")
     log(
         f"Full department x month x region grid of mean pain ({grid.cells:,} cells: "

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 from sqlalchemy.sql.elements import BindParameter
 
+from wellness.analytics import data_version
 from wellness.db import MonthOf
 from wellness.extensions import db
 from wellness.health.models import PainCheckin, PainMonth, PainScore
@@ -126,7 +127,9 @@ def refresh_months(connection: Connection, months: Iterable[PersonMonth]) -> Non
 
 
 def rebuild() -> int:
-    """Every rollup row anew from the scores; returns how many there are. Never commits."""
+    """Every rollup row anew from the scores; returns how many there are. Never commits.
+    Past the ORM, so it marks the session itself: stored exact releases are recomputed."""
+    data_version.mark(db.session())
     connection = db.session.connection()
     fill = insert(PainMonth).from_select(COLUMNS, _scores_by_month(True))
     if connection.dialect.name == "postgresql":
