@@ -301,6 +301,19 @@ def test_measures_list_filters_by_status_and_area(client, login, db, employee, a
     assert listed(status="bogus") == {chair.id, mouse.id}
 
 
+def test_admin_start_page_counts_what_its_links_list(client, login, db, employee, admin, response):
+    _request(db, employee, response)
+    mouse = _request(db, employee, response, item_key="mouse", kind="ergonomic_mouse")
+    measures.advance(admin.employer_id, mouse.id, MeasureStatus.APPROVED, admin.id)
+    db.session.commit()
+    login(client, admin)
+    start = client.get("/admin/").get_data(as_text=True)
+    assert "waiting for your decision: 1" in start
+    # The open list holds the requested measure and the approved one.
+    assert "not done yet (requested, approved or ordered): 2" in start
+    assert measures.list_for_employer(admin.employer_id, measures.OPEN_FILTER).total == 2
+
+
 def test_other_employers_admins_and_other_roles_cannot_reach_a_measure(
     client, login, db, employee, response, make_user, make_employer, make_provider, employer
 ):

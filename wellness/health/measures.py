@@ -248,14 +248,25 @@ def list_for_employer(
     found = db.session.execute(
         _newest_first(query).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    counts = dict(
+    return MeasurePage(
+        [MeasureRow(*row) for row in found], total, page, pages, status_counts(employer_id)
+    )
+
+
+def status_counts(employer_id: int) -> dict[str, int]:
+    """The employer's measures per status (the filter tabs, the admin's to-dos)."""
+    return dict(
         db.session.execute(
             select(ErgonomicMeasure.status, func.count())
             .where(ErgonomicMeasure.employer_id == employer_id)
             .group_by(ErgonomicMeasure.status)
         ).all()
     )
-    return MeasurePage([MeasureRow(*row) for row in found], total, page, pages, counts)
+
+
+def open_count(counts: dict[str, int]) -> int:
+    """Measures the ``open`` filter lists, from :func:`status_counts`."""
+    return sum(counts.get(status.value, 0) for status in OPEN_STATUSES)
 
 
 def measure_for_employer(employer_id: int, measure_id: int) -> MeasureRow:

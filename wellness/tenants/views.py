@@ -20,7 +20,8 @@ from wellness.db import utcnow
 from wellness.errors import DomainError
 from wellness.extensions import db
 from wellness.forms import form_status, to_cents
-from wellness.health.models import ErgonomicMeasure, MeasureStatus
+from wellness.health import measures
+from wellness.health.models import MeasureStatus
 from wellness.i18n import local_today
 from wellness.tenants import services
 from wellness.tenants.forms import (
@@ -55,29 +56,22 @@ def index() -> ResponseReturnValue:
         "departments": _count(Department),
         "sites": _count(Site),
     }
-    return render_template(
-        "admin/index.html", employer=_employer(), counts=counts, todo=_to_do(counts)
-    )
-
-
-def _to_do(counts: dict[str, int]) -> dict[str, int]:
-    """What is waiting for the admin: measures by step, offerings not opened, empty basics."""
     employer = _employer()
-    employer_id = employer.id
-    by_status = dict(
-        db.session.execute(
-            select(ErgonomicMeasure.status, func.count())
-            .where(ErgonomicMeasure.employer_id == employer_id)
-            .group_by(ErgonomicMeasure.status)
-        ).all()
+    return render_template(
+        "admin/index.html", employer=employer, counts=counts, todo=_to_do(employer, counts)
     )
+
+
+def _to_do(employer: Employer, counts: dict[str, int]) -> dict[str, int]:
+    """What is waiting for the admin: measures to decide and to see through, offerings not
+    opened, empty basics. Each count is what the linked list shows."""
+    by_status = measures.status_counts(employer.id)
     not_open = opening.list_offerings(
-        employer_id, local_today(utcnow()), open_filter=opening.NOT_OPEN
+        employer.id, local_today(utcnow()), open_filter=opening.NOT_OPEN
     )
     return {
         "requested": by_status.get(MeasureStatus.REQUESTED.value, 0),
-        "in_progress": by_status.get(MeasureStatus.APPROVED.value, 0)
-        + by_status.get(MeasureStatus.ORDERED.value, 0),
+        "open": measures.open_count(by_status),
         "not_open": len(not_open),
         # Below the participation threshold HR can be shown nothing at all; the accounts set
         # up by hand (the admin, HR) are usually all there is before the first import.
