@@ -16,7 +16,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from dashboards.data import Budget, Shown
-from dashboards.figures import arrow, cell_text, figure, format_value, table, trend
+from dashboards.figures import Trend, arrow, cell_text, figure, format_value, table, trend
 from dashboards.layout import attrs, page_href
 from dashboards.pages import PAGES, Page
 from wellness.analytics.grid import GroupBy
@@ -154,12 +154,14 @@ def budget_notice(budget: Budget | None) -> html.P | None:
     return html.P(text, className="small muted budget-status")
 
 
-def _latest_shown(shown: Shown) -> bool:
-    """Whether the key figure has a value to show (not refused, not fewer than k)."""
+def _shown_latest(shown: Shown) -> Trend | None:
+    """The key figure's trend when its latest cell has a value to show (not refused, not
+    fewer than k)."""
     if shown.release is None:
-        return False
-    current = trend(shown.release.cells).current
-    return current is not None and not current.suppressed and current.value is not None
+        return None
+    latest = trend(shown.release.cells)
+    current = latest.current
+    return None if current is None or current.suppressed or current.value is None else latest
 
 
 def key_figure(shown: Shown) -> html.Li:
@@ -169,8 +171,8 @@ def key_figure(shown: Shown) -> html.Li:
         return html.Li([label, html.Span(shown.refused, className="small")], className="stat")
     unit = MEASURES[chart.measure].unit
     release = shown.release
-    latest = trend(release.cells)
-    if not _latest_shown(shown) or latest.current is None:
+    latest = _shown_latest(shown)
+    if latest is None or latest.current is None:
         return html.Li(
             [label, html.Span(_("fewer than %(k)s people", k=release.k), className="stat-value")],
             className="stat",
@@ -228,7 +230,7 @@ def overview(figures: list[Shown]) -> list[html.Section]:
             [
                 html.H2(_("Key figures")),
                 html.Ul([key_figure(shown) for shown in figures], className="stats key-figures"),
-                *([] if any(map(_latest_shown, figures)) else [_nothing_to_show_yet()]),
+                *([] if any(map(_shown_latest, figures)) else [_nothing_to_show_yet()]),
             ],
             className="panel",
         ),
