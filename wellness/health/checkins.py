@@ -186,7 +186,7 @@ def record_checkin(
         # for the first, which then stands, and the second request updates it.
         inserted = db.session.scalar(
             dialect_insert()(PainCheckin)
-            .values(employee_id=employee.id, checked_on=day, prevented_activity=False)
+            .values(employee_id=employee.id, checked_on=day, prevented_activity=prevented_activity)
             .on_conflict_do_nothing(index_elements=["employee_id", "checked_on"])
             .returning(PainCheckin.id)
         )

@@ -3,7 +3,8 @@
 HR's pain figures read one row per person, month and region instead of every score: with
 weekly check-ins that is four to five times fewer rows, and no join of check-ins to scores.
 Every change recomputes the affected (person, month) rows from the scores themselves, in the
-same transaction, so the rollup cannot drift from them and a rebuild yields the same rows:
+same transaction, so the rollup cannot drift from them and a rebuild yields the same rows; scores
+that are only added (a new check-in) are summed into their rows instead, which needs no read:
 
 - writes through the ORM (the check-in form and API, the demo, tests) are picked up after each
   flush by :func:`keep_current`, whichever code made them;
@@ -75,15 +76,23 @@ def _scores_by_month(condition: Any) -> Select[int, date, str, int, int, Any]:
 COLUMNS = ("employee_id", "month", "region", "scores", "nrs_sum", "prevented")
 
 
+def _lock(people: Any) -> Select[int]:
+    """Lock the people's employee rows, ``FOR NO KEY UPDATE``: rollup writers of a person
+    wait for each other, but not for the ``FOR KEY SHARE`` lock every check-in's insert takes
+    on its employee row (foreign key). With ``FOR UPDATE``, two simultaneous check-ins of one
+    person deadlocked: each held the key-share lock of its insert and waited for the other's."""
+    return select(Employee.id).where(Employee.id.in_(people)).with_for_update(key_share=True)
+
+
 def refresh(connection: Connection, people: Any, first: date | None, until: date | None) -> None:
     """Recompute the rollup rows of ``people`` (ids, or a select of ids) for the months from
     ``first``'s to ``until``'s (open-ended where None).
 
-    The people's employee rows are locked first (PostgreSQL): two check-ins of one person in
-    the same month, written at the same moment, would otherwise each rebuild the month without
-    the other's scores.
+    The people's employee rows are locked first (PostgreSQL, :func:`_lock`): two check-ins of
+    one person in the same month, written at the same moment, would otherwise each rebuild the
+    month without the other's scores.
     """
-    connection.execute(select(Employee.id).where(Employee.id.in_(people)).with_for_update())
+    connection.execute(_lock(people))
     kept: list[ColumnElement[bool]] = [PainMonth.employee_id.in_(people)]
     raw: list[ColumnElement[bool]] = [PainCheckin.employee_id.in_(people)]
     if first is not None:
@@ -101,7 +110,7 @@ def _month_statements() -> tuple[Any, Any, Any]:
     composing the statements would cost more than running them."""
     people: BindParameter[list[int]] = bindparam("people", expanding=True)
     month, end = bindparam("month", type_=Date()), bindparam("end", type_=Date())
-    lock = select(Employee.id).where(Employee.id.in_(people)).with_for_update()
+    lock = _lock(people)
     stale = delete(PainMonth).where(PainMonth.employee_id.in_(people), PainMonth.month == month)
     source = and_(
         PainCheckin.employee_id.in_(people),
@@ -177,38 +186,97 @@ def _rebuild_postgresql(connection: Connection, fill: Any) -> None:
         connection.execute(AddConstraint(key))
 
 
-def _touched(session: Session) -> set[PersonMonth]:
-    """(person, month) of every check-in and score the flush wrote or deleted."""
-    found: set[PersonMonth] = set()
+#: (employee id, month, region) -> what one flush adds to its row: scores, nrs_sum, prevented
+Added = dict[tuple[int, date, str], list[int]]
+
+
+def _checkin_of(score: PainScore) -> PainCheckin | None:
+    """The score's check-in when the session holds it (the form appends scores to it)."""
+    checkin = inspect(score).dict.get("checkin")
+    return checkin if isinstance(checkin, PainCheckin) else None
+
+
+def _changes(session: Session) -> tuple[set[PersonMonth], Added]:
+    """What the flush did to pain data: the (person, month) rows to recompute, and the scores
+    it only added, which are summed into their rows instead (a new check-in, the usual write,
+    then reads none of the month's other scores)."""
+    recompute: set[PersonMonth] = set()
+    added: Added = {}
     checkin_ids: set[int] = set()
-    for instance in (*session.new, *session.dirty, *session.deleted):
+    for instance in (*session.dirty, *session.deleted):
         if isinstance(instance, PainCheckin):
+            if instance in session.dirty and not session.is_modified(
+                instance, include_collections=False
+            ):
+                continue
             # A check-in moved to another day (or person) leaves its old month too.
             attrs = inspect(instance).attrs
             people = {instance.employee_id, *(attrs.employee_id.history.deleted or ())}
             days = {instance.checked_on, *(attrs.checked_on.history.deleted or ())}
-            found.update((person, day.replace(day=1)) for person in people for day in days)
+            recompute.update((person, day.replace(day=1)) for person in people for day in days)
         elif isinstance(instance, PainScore):
-            # The check-in is usually in the session already (the form appends scores to it).
-            checkin = inspect(instance).dict.get("checkin")
-            if isinstance(checkin, PainCheckin):
-                found.add((checkin.employee_id, checkin.checked_on.replace(day=1)))
-            elif instance.checkin_id is not None:
+            if instance in session.dirty and not session.is_modified(instance):
+                continue
+            checkin = _checkin_of(instance)
+            if checkin is None:
                 checkin_ids.add(instance.checkin_id)
+            else:
+                recompute.add((checkin.employee_id, checkin.checked_on.replace(day=1)))
+    for instance in session.new:
+        if not isinstance(instance, PainScore):
+            continue
+        checkin = _checkin_of(instance)
+        if checkin is None:
+            checkin_ids.add(instance.checkin_id)
+            continue
+        key = (checkin.employee_id, checkin.checked_on.replace(day=1), instance.region)
+        sums = added.setdefault(key, [0, 0, 0])
+        sums[0] += 1
+        sums[1] += instance.nrs
+        sums[2] += int(bool(checkin.prevented_activity))
     if checkin_ids:
         rows = session.connection().execute(
             select(PainCheckin.employee_id, MonthOf(PainCheckin.checked_on)).where(
                 PainCheckin.id.in_(checkin_ids)
             )
         )
-        found.update((person, month) for person, month in rows)
-    return found
+        recompute.update((person, month) for person, month in rows)
+    # A month recomputed reads the added scores with the others.
+    return recompute, {key: sums for key, sums in added.items() if key[:2] not in recompute}
+
+
+def _add_statement(dialect: str) -> Any:
+    """Sum one flush's added scores into their rows (one statement for many rows)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PainMonth)
+    return upsert.on_conflict_do_update(
+        index_elements=["employee_id", "month", "region"],
+        set_={
+            name: getattr(PainMonth, name) + upsert.excluded[name]
+            for name in ("scores", "nrs_sum", "prevented")
+        },
+    )
+
+
+_ADD = {dialect: _add_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def add_scores(connection: Connection, added: Added) -> None:
+    """Sum ``added`` into the rollup. The people are locked first, as :func:`refresh` locks
+    them: a correction recomputing the same month meanwhile then reads these scores too."""
+    people = sorted({person for person, _month, _region in added})
+    connection.execute(_LOCK, {"people": people})
+    rows = [dict(zip(COLUMNS, (*key, *sums), strict=True)) for key, sums in sorted(added.items())]
+    connection.execute(_ADD[connection.dialect.name], rows)
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    touched = _touched(session)
-    if touched:
-        refresh_months(session.connection(), touched)
+    recompute, added = _changes(session)
+    if recompute:
+        refresh_months(session.connection(), recompute)
+    if added:
+        add_scores(session.connection(), added)
 
 
 def keep_current() -> None:
