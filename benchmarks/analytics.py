@@ -1327,29 +1327,31 @@ def clear_releases(employer_id: int) -> None:
 
 
 def run_page(employer_id: int, page: PageDef, period: Any, now: datetime) -> tuple[int, int]:
-    """Every chart of the page through ``measures.run`` as the dashboard runs it (a savepoint
-    per chart), then commit so new releases are stored. Returns (reused, refused) charts."""
+    """Every chart of the page as the dashboard runs it (``dashboards.data.show_page``): the
+    stored ones read at once, the others through ``measures.run`` in a savepoint each, then
+    commit so new releases are stored. Returns (reused, refused) charts."""
     from wellness.analytics.grid import GroupBy, Organisation
-    from wellness.analytics.measures import Spec, run
+    from wellness.analytics.measures import Spec, run, stored
     from wellness.analytics.privacy import PrivacyRefused
     from wellness.extensions import db
     from wellness.tenants.models import Employer
 
     employer = db.session.get(Employer, employer_id)
     assert employer is not None  # noqa: S101
-    reused = refused = 0
-    # As dashboards.callbacks.render: the organisation once per page, when a chart needs it.
+    specs = [Spec(measure, GroupBy(group_by), period) for measure, group_by in page.charts]
+    known = stored(employer, specs, now=now)
+    refused = 0
     organisation = cache(partial(Organisation.load, employer_id))
-    for measure, group_by in page.charts:
+    for spec in specs:
+        if spec in known:
+            continue
         try:
             with db.session.begin_nested():
-                spec = Spec(measure, GroupBy(group_by), period)
-                release = run(employer, spec, now=now, organisation=organisation)
-            reused += release.reused
+                run(employer, spec, now=now, organisation=organisation)
         except PrivacyRefused:
             refused += 1
     db.session.commit()
-    return reused, refused
+    return len(known), refused
 
 
 @dataclass

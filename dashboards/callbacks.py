@@ -3,19 +3,16 @@ read the filters, ask the analytics layer and hand the releases to :mod:`dashboa
 
 from __future__ import annotations
 
-from functools import cache, partial
-
 from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from flask import abort
 from flask_babel import gettext as _
 
 from dashboards.content import group_label, page_body
-from dashboards.data import BadFilter, employer_for, filters, privacy_budget, show
+from dashboards.data import BadFilter, employer_for, filters, privacy_budget, show, show_page
 from dashboards.figures import csv_rows
 from dashboards.layout import PREFIX, navigation
 from dashboards.pages import CHARTS, PAGES
-from wellness.analytics.grid import Organisation
 from wellness.extensions import db
 from wellness.i18n import current_language
 from wellness.spreadsheet import CSV_DELIMITER, csv_bytes
@@ -52,12 +49,7 @@ def render(
         chosen = filters(first, last, department, site, region)
     except BadFilter as bad:
         return nav, [html.P(str(bad), className="notice notice-error", role="alert")]
-    # Loaded once for the page, and only if a chart is not a stored release.
-    organisation = cache(partial(Organisation.load, employer.id))
-    shown = [
-        show(employer, chart, chosen, channel="dashboard", organisation=organisation)
-        for chart in page.charts
-    ]
+    shown = show_page(employer, page.charts, chosen, channel="dashboard")
     db.session.commit()
     return nav, page_body(page, shown, privacy_budget(employer), employer)
 

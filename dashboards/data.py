@@ -7,9 +7,10 @@ so they are checked against the employer's own months, departments and sites.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, partial
 
 from flask import abort
 from flask_babel import gettext as _
@@ -18,7 +19,7 @@ from flask_login import current_user
 from dashboards.layout import department_ids, known_months, site_ids
 from dashboards.pages import Chart
 from wellness.analytics.grid import Organisation, Period
-from wellness.analytics.measures import DEFAULT_REGION, MEASURES, Spec, run
+from wellness.analytics.measures import DEFAULT_REGION, MEASURES, Spec, run, stored
 from wellness.analytics.privacy import PrivacyRefused, Release, budget_spent, period_of
 from wellness.analytics.reports import record_view
 from wellness.auth.guards import current_employer_id, user
@@ -92,21 +93,9 @@ class Shown:
     refused: str | None = None
 
 
-def show(
-    employer: Employer,
-    chart: Chart,
-    chosen: Filters,
-    *,
-    channel: str,
-    organisation: Callable[[], Organisation] | None = None,
-) -> Shown:
-    """Run one chart's query through the privacy layer and audit the look (refusals too).
-
-    Each chart runs in a savepoint: a refused chart must not undo the releases of the charts
-    before it on the same page, which the budget has paid for. A page passes one
-    ``organisation`` loader for all its charts (see :func:`wellness.analytics.measures.run`).
-    """
-    spec = Spec(
+def spec_of(chart: Chart, chosen: Filters) -> Spec:
+    """The analytics query behind ``chart`` for the filters chosen."""
+    return Spec(
         chart.measure,
         chart.group_by,
         chosen.period,
@@ -114,12 +103,45 @@ def show(
         chosen.site_id,
         chosen.region if MEASURES[chart.measure].by_region else DEFAULT_REGION,
     )
-    try:
-        with db.session.begin_nested():
-            release = run(employer, spec, organisation=organisation)
-    except PrivacyRefused as refused:
-        record_view(employer.id, user().id, spec, channel=channel, refused=True)
-        return Shown(chart, chart.heading(chosen.region), None, refused.message)
+
+
+def show_page(
+    employer: Employer, charts: Sequence[Chart], chosen: Filters, *, channel: str
+) -> list[Shown]:
+    """Every chart of a page: those stored already read at once, the others run one by one
+    with the employer's organisation loaded once for all of them, and only if one needs it."""
+    known = stored(employer, [spec_of(chart, chosen) for chart in charts])
+    organisation = cache(partial(Organisation.load, employer.id))
+    return [
+        show(employer, chart, chosen, channel=channel, organisation=organisation, known=known)
+        for chart in charts
+    ]
+
+
+def show(
+    employer: Employer,
+    chart: Chart,
+    chosen: Filters,
+    *,
+    channel: str,
+    organisation: Callable[[], Organisation] | None = None,
+    known: Mapping[Spec, Release] | None = None,
+) -> Shown:
+    """Run one chart's query through the privacy layer and audit the look (refusals too).
+
+    Each chart runs in a savepoint: a refused chart must not undo the releases of the charts
+    before it on the same page, which the budget has paid for. A chart in ``known`` (see
+    :func:`show_page`) is shown as stored, without running anything.
+    """
+    spec = spec_of(chart, chosen)
+    release = (known or {}).get(spec)
+    if release is None:
+        try:
+            with db.session.begin_nested():
+                release = run(employer, spec, organisation=organisation)
+        except PrivacyRefused as refused:
+            record_view(employer.id, user().id, spec, channel=channel, refused=True)
+            return Shown(chart, chart.heading(chosen.region), None, refused.message)
     record_view(employer.id, user().id, spec, channel=channel)
     return Shown(chart, chart.heading(chosen.region), release)
 

@@ -24,7 +24,8 @@ from tests.analytics.test_measures import (
     this_month,
 )
 from wellness.analytics import data_version
-from wellness.analytics.measures import run
+from wellness.analytics.grid import GroupBy
+from wellness.analytics.measures import run, stored
 from wellness.analytics.models import ExactRelease, PrivacyRelease
 from wellness.attendance.importer import import_attendance
 from wellness.attendance.models import Attendance
@@ -34,6 +35,8 @@ from wellness.db import utcnow
 from wellness.extensions import db as _db
 from wellness.i18n import BERLIN
 from wellness.tenants.models import Department, Employee, Employer
+
+PAGE_GROUPINGS = (GroupBy.MONTH, GroupBy.DEPARTMENT, GroupBy.QUARTER)
 
 
 @pytest.fixture
@@ -101,11 +104,33 @@ def test_a_repeat_is_served_from_the_store_without_computing(
     # The version, the employer (expired by the commit) and the stored row: no people, no
     # seats, nothing written.
     assert len(statements) <= 3, statements
-    assert statements[-1].lstrip().startswith("SELECT exact_releases.result_json"), statements
+    assert (
+        statements[-1]
+        .lstrip()
+        .startswith("SELECT exact_releases.query_key, exact_releases.result_json")
+    ), statements
     touched = " ".join(statements)
     assert "employees" not in touched
     assert "enrollments" not in touched
     assert "INSERT" not in touched
+
+
+def test_a_warm_page_is_read_at_once_whatever_its_number_of_charts(
+    employer: Employer, make_offering: Callable[..., Offering], statements: list[str]
+) -> None:
+    participation(employer, make_offering)
+    page = [spec("participation_rate", group_by) for group_by in PAGE_GROUPINGS]
+    first = [run(employer, one) for one in page]
+    _db.session.commit()
+    statements.clear()
+
+    found = stored(employer, [*page, spec("completion_rate")])
+
+    # The version, the employer (expired by the commit) and one read of the store.
+    assert len(statements) <= 3, statements
+    assert list(found) == page  # the completion rate was never computed
+    assert [figures(found[one]) for one in page] == [figures(release) for release in first]
+    assert all(release.reused for release in found.values())
 
 
 def test_a_committed_enrollment_changes_the_next_answer(

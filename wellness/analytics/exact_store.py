@@ -27,6 +27,7 @@ wait for each other. SQLite has one writer at a time anyway, so the session's co
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,29 +66,39 @@ def slot(employer_id: int, key: str, day: date, version: int) -> Slot:
     return Slot(employer_id, storage_key(f"{key}|lang={current_language()}"), day, version)
 
 
-def find(where: Slot) -> Release | None:
-    """The release stored in ``where`` at its version, if any."""
-    stored = db.session.scalar(
-        select(ExactRelease.result_json).where(
-            ExactRelease.employer_id == where.employer_id,
-            ExactRelease.query_key == where.key,
-            ExactRelease.day == where.day,
-            ExactRelease.data_version == where.version,
+def find(slots: Collection[Slot]) -> dict[Slot, Release]:
+    """The releases stored in ``slots`` at their version, read at once (a warm dashboard page
+    asks for all its charts). The slots are of one employer, day and version."""
+    if not slots:
+        return {}
+    (employer_id, day, at), *others = {(s.employer_id, s.day, s.version) for s in slots}
+    if others:
+        raise ValueError("slots of different employers, days or versions")
+    by_key = {where.key: where for where in slots}
+    rows = db.session.execute(
+        select(ExactRelease.query_key, ExactRelease.result_json).where(
+            ExactRelease.employer_id == employer_id,
+            ExactRelease.query_key.in_(sorted(by_key)),
+            ExactRelease.day == day,
+            ExactRelease.data_version == at,
         )
-    )
-    # Looking may have flushed the session's own pending writes: then it is not the store's.
-    if stored is None or data_version.wrote(db.session()):
-        return None
-    k, total, cells = decode(stored)
-    return Release(
-        k=k,
-        total=total,
-        cells=cells,
-        noisy=False,
-        epsilon=None,
-        reused=True,
-        budget_left=None,
-    )
+    ).all()
+    # Looking may have flushed the session's own pending writes: then they are not the store's.
+    if not rows or data_version.wrote(db.session()):
+        return {}
+    found = {}
+    for key, stored in rows:
+        k, total, cells = decode(stored)
+        found[by_key[key]] = Release(
+            k=k,
+            total=total,
+            cells=cells,
+            noisy=False,
+            epsilon=None,
+            reused=True,
+            budget_left=None,
+        )
+    return found
 
 
 def keep(where: Slot, release: Release) -> None:

@@ -45,7 +45,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -435,7 +435,7 @@ def _stored(employer_id: int, period: str, key: str) -> PrivacyRelease | None:
     ).one_or_none()
 
 
-def _reused(stored: PrivacyRelease, budget: float) -> Release:
+def _reused(stored: PrivacyRelease, budget_left: float) -> Release:
     k, total, cells = decode(stored.result_json)
     return Release(
         k=k,
@@ -444,20 +444,34 @@ def _reused(stored: PrivacyRelease, budget: float) -> Release:
         noisy=True,
         epsilon=0.0,
         reused=True,
-        budget_left=max(0.0, budget - budget_spent(stored.employer_id, stored.period)),
+        budget_left=budget_left,
     )
 
 
-def stored_release(employer: Employer, key: str, *, now: datetime | None = None) -> Release | None:
-    """The noisy release already made for ``key`` in this budget period, if any.
+def stored_releases(
+    employer: Employer, keys: Collection[str], *, now: datetime | None = None
+) -> dict[str, Release]:
+    """The noisy releases already made for ``keys`` in this budget period, by key, read at
+    once (a warm dashboard page asks for all its charts).
 
     Callers may ask before computing anything: a figure released once is already known to HR,
     so returning it again reveals nothing new, whatever the data or the rules say now.
     """
-    if not employer.dp_enabled:
-        return None
-    stored = _stored(employer.id, period_of(now or utcnow()), storage_key(key))
-    return None if stored is None else _reused(stored, employer.dp_epsilon_per_period)
+    if not employer.dp_enabled or not keys:
+        return {}
+    period = period_of(now or utcnow())
+    wanted = {storage_key(key): key for key in keys}
+    rows = db.session.scalars(
+        select(PrivacyRelease).where(
+            PrivacyRelease.employer_id == employer.id,
+            PrivacyRelease.period == period,
+            PrivacyRelease.query_key.in_(sorted(wanted)),
+        )
+    ).all()
+    if not rows:
+        return {}
+    left = max(0.0, employer.dp_epsilon_per_period - budget_spent(employer.id, period))
+    return {wanted[row.query_key]: _reused(row, left) for row in rows}
 
 
 def release(
@@ -494,7 +508,7 @@ def release(
     moment = now or utcnow()
     period = period_of(moment)
     key = storage_key(query.key)
-    earlier = stored_release(employer, query.key, now=moment)
+    earlier = stored_releases(employer, [query.key], now=moment).get(query.key)
     if earlier is not None:
         return earlier
     if total_hidden:
@@ -515,11 +529,11 @@ def release(
     db.session.execute(
         select(Employer.id).where(Employer.id == employer.id).with_for_update(key_share=True)
     )
-    stored = _stored(employer.id, period, key)
-    if stored is not None:
-        return _reused(stored, employer.dp_epsilon_per_period)
     budget = employer.dp_epsilon_per_period
     spent = budget_spent(employer.id, period)
+    stored = _stored(employer.id, period, key)
+    if stored is not None:
+        return _reused(stored, max(0.0, budget - spent))
     if spent + EPSILON_PER_RELEASE > budget + 1e-9:
         raise BudgetSpent(
             _(
