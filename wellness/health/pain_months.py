@@ -23,7 +23,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -35,9 +37,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
 
 from wellness.analytics import data_version
 from wellness.db import MonthOf
@@ -76,12 +81,12 @@ def _scores_by_month(condition: Any) -> Select[int, date, str, int, int, Any]:
 COLUMNS = ("employee_id", "month", "region", "scores", "nrs_sum", "prevented")
 
 
-def _lock(people: Any) -> Select[int]:
-    """Lock the people's employee rows, ``FOR NO KEY UPDATE``: rollup writers of a person
+def _lock(people: ColumnElement[bool]) -> Select[int]:
+    """Lock the employee rows of ``people``, ``FOR NO KEY UPDATE``: rollup writers of a person
     wait for each other, but not for the ``FOR KEY SHARE`` lock every check-in's insert takes
     on its employee row (foreign key). With ``FOR UPDATE``, two simultaneous check-ins of one
     person deadlocked: each held the key-share lock of its insert and waited for the other's."""
-    return select(Employee.id).where(Employee.id.in_(people)).with_for_update(key_share=True)
+    return select(Employee.id).where(people).with_for_update(key_share=True)
 
 
 def refresh(connection: Connection, people: Any, first: date | None, until: date | None) -> None:
@@ -92,7 +97,7 @@ def refresh(connection: Connection, people: Any, first: date | None, until: date
     one person in the same month, written at the same moment, would otherwise each rebuild the
     month without the other's scores.
     """
-    connection.execute(_lock(people))
+    connection.execute(_lock(Employee.id.in_(people)))
     kept: list[ColumnElement[bool]] = [PainMonth.employee_id.in_(people)]
     raw: list[ColumnElement[bool]] = [PainCheckin.employee_id.in_(people)]
     if first is not None:
@@ -110,7 +115,7 @@ def _month_statements() -> tuple[Any, Any, Any]:
     composing the statements would cost more than running them."""
     people: BindParameter[list[int]] = bindparam("people", expanding=True)
     month, end = bindparam("month", type_=Date()), bindparam("end", type_=Date())
-    lock = _lock(people)
+    lock = _lock(Employee.id.in_(people))
     stale = delete(PainMonth).where(PainMonth.employee_id.in_(people), PainMonth.month == month)
     source = and_(
         PainCheckin.employee_id.in_(people),
@@ -245,11 +250,8 @@ def _changes(session: Session) -> tuple[set[PersonMonth], Added]:
     return recompute, {key: sums for key, sums in added.items() if key[:2] not in recompute}
 
 
-def _add_statement(dialect: str) -> Any:
-    """Sum one flush's added scores into their rows (one statement for many rows)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PainMonth)
+def _summed_into_rows(upsert: Any) -> Any:
+    """``upsert`` adding its rows' counts to the rows already there."""
     return upsert.on_conflict_do_update(
         index_elements=["employee_id", "month", "region"],
         set_={
@@ -259,16 +261,37 @@ def _add_statement(dialect: str) -> Any:
     )
 
 
-_ADD = {dialect: _add_statement(dialect) for dialect in ("postgresql", "sqlite")}
+def _add_postgresql() -> Any:
+    """All of a flush's added rows in one statement, from one array per column.
+
+    The people are locked first, as :func:`refresh` locks them, in the same statement (the
+    count is evaluated before any row is inserted): a correction recomputing the same month
+    meanwhile either reads these scores or has them summed into its rows afterwards. Without
+    the lock, such a correction could insert a row this statement had just inserted."""
+    types: dict[str, TypeEngine[Any]] = {"month": Date(), "region": String()}
+    columns = [bindparam(name, type_=ARRAY(types.get(name, Integer()))) for name in COLUMNS]
+    rows = func.unnest(*columns).table_valued(*COLUMNS).render_derived()
+    people = bindparam("people", type_=ARRAY(Integer()))
+    locked = select(func.count()).select_from(_lock(Employee.id == func.any(people)).subquery())
+    upsert = postgresql.insert(PainMonth).from_select(
+        COLUMNS, select(*rows.c).where(locked.scalar_subquery() > 0)
+    )
+    return _summed_into_rows(upsert)
+
+
+#: Summing on SQLite: one row per execution (in-process, so cheap), no lock (one writer).
+_ADD = {"postgresql": _add_postgresql(), "sqlite": _summed_into_rows(sqlite.insert(PainMonth))}
 
 
 def add_scores(connection: Connection, added: Added) -> None:
-    """Sum ``added`` into the rollup. The people are locked first, as :func:`refresh` locks
-    them: a correction recomputing the same month meanwhile then reads these scores too."""
-    people = sorted({person for person, _month, _region in added})
-    connection.execute(_LOCK, {"people": people})
+    """Sum ``added`` into the rollup."""
     rows = [dict(zip(COLUMNS, (*key, *sums), strict=True)) for key, sums in sorted(added.items())]
-    connection.execute(_ADD[connection.dialect.name], rows)
+    if connection.dialect.name != "postgresql":
+        connection.execute(_ADD["sqlite"], rows)
+        return
+    arrays = {name: [row[name] for row in rows] for name in COLUMNS}
+    people = sorted({person for person, _month, _region in added})
+    connection.execute(_ADD["postgresql"], {**arrays, "people": people})
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
