@@ -224,6 +224,23 @@ def buckets_cte(buckets: Iterable[Bucket]) -> CTE:
     return query.cte("buckets")
 
 
+def months_cte(buckets: Iterable[Bucket]) -> CTE:
+    """(bucket, month) for every calendar month of every bucket, all of them whole months:
+    monthly rollup rows join their buckets on the month itself, so the rows are read once and
+    matched by hashing, not read again for each bucket's date range."""
+    rows = []
+    for b in buckets:
+        month = b.starts_on
+        if month.day != 1 or b.ends_on.day != 1:
+            raise ValueError(f"bucket {b.index} is not whole calendar months")
+        while month < b.ends_on:
+            rows.append(
+                select(literal(b.index).label("bucket"), literal(month, Date).label("month"))
+            )
+            month = (month + timedelta(days=32)).replace(day=1)
+    return union_all(*rows).cte("bucket_months")
+
+
 def within(column: SQLColumnExpression[date], buckets: CTE) -> ColumnElement[bool]:
     return (column >= buckets.c.starts_on) & (column < buckets.c.ends_on)
 

@@ -49,6 +49,7 @@ from wellness.analytics.grid import (
     Period,
     buckets_cte,
     days_after,
+    months_cte,
     restrict,
     within,
     within_instant,
@@ -275,21 +276,35 @@ def _budget_bound(ctx: Context) -> float:
     return ctx.employer.budget_per_employee_cents / 100 * ctx.period.years()
 
 
-def _pain_months(ctx: Context, *columns: Any) -> Select[Any]:
-    """The countable people's pain rollup rows (:class:`PainMonth`) in each bucket; buckets
-    of pain measures are whole calendar months, so a month row lies wholly inside or out."""
-    return (
-        select(ctx.cte.c.bucket, PainMonth.employee_id, *columns)
-        .select_from(PainMonth)
+def _pain_months(ctx: Context, *columns: Any, region: str | None = None) -> Select[Any]:
+    """The countable people's pain rollup rows (:class:`PainMonth`) in each bucket, of one
+    ``region`` or all. Buckets of pain measures are whole calendar months, so a month row lies
+    wholly inside or out: the period's rows are read once (materialized), then joined to their
+    buckets by month (:func:`months_cte`), rather than read again for each bucket."""
+    months = months_cte(ctx.buckets)
+    first = min(b.starts_on for b in ctx.buckets)
+    end = max(b.ends_on for b in ctx.buckets)
+    rows = (
+        select(PainMonth)
         .join(Employee, and_(*_employees_of(ctx, PainMonth.employee_id, health=True)))
-        .join(ctx.cte, within(PainMonth.month, ctx.cte))
-        .group_by(ctx.cte.c.bucket, PainMonth.employee_id)
+        .where(PainMonth.month >= first, PainMonth.month < end)
+    )
+    if region is not None:
+        rows = rows.where(PainMonth.region == region)
+    read = rows.cte("pain_rows").prefix_with("MATERIALIZED", dialect="postgresql")
+    return (
+        select(months.c.bucket, read.c.employee_id, *(column(read) for column in columns))
+        .select_from(read)
+        .join(months, read.c.month == months.c.month)
+        .group_by(months.c.bucket, read.c.employee_id)
     )
 
 
 def _mean_nrs(ctx: Context) -> Values:
-    mean = cast(func.sum(PainMonth.nrs_sum), Float) / func.sum(PainMonth.scores)
-    query = _pain_months(ctx, mean).where(PainMonth.region == ctx.region.value)
+    def mean(rows: Any) -> Any:
+        return cast(func.sum(rows.c.nrs_sum), Float) / func.sum(rows.c.scores)
+
+    query = _pain_months(ctx, mean, region=ctx.region.value)
     return _collect(db.session.execute(query))
 
 
@@ -311,7 +326,9 @@ def pain_limited_share(ctx: Context) -> Values:
     """Per person who checked in: 1 when any check-in said pain prevented normal activity.
     Read from every region's rollup rows: a check-in always scores regions (the form stores
     all nine), so it is in at least one of them."""
-    limited = func.max(case((PainMonth.prevented > 0, 1), else_=0))
+    def limited(rows: Any) -> Any:
+        return func.max(case((rows.c.prevented > 0, 1), else_=0))
+
     return _collect(db.session.execute(_pain_months(ctx, limited)))
 
 
