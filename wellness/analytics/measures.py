@@ -297,7 +297,14 @@ def _pain_months(ctx: Context, *columns: Any, region: str | None = None) -> Sele
     first = min(b.starts_on for b in ctx.buckets)
     end = max(b.ends_on for b in ctx.buckets)
     rows = (
-        select(PainMonth)
+        select(
+            PainMonth.employee_id,
+            PainMonth.month,
+            PainMonth.scores,
+            PainMonth.nrs_sum,
+            PainMonth.prevented,
+        )
+        .select_from(PainMonth)
         .join(Employee, and_(*_employees_of(ctx, PainMonth.employee_id, health=True)))
         .where(PainMonth.month >= first, PainMonth.month < end)
     )

@@ -208,20 +208,20 @@ def _changes(session: Session) -> tuple[set[PersonMonth], Added]:
     recompute: set[PersonMonth] = set()
     added: Added = {}
     checkin_ids: set[int] = set()
-    for instance in (*session.dirty, *session.deleted):
+    changed = [
+        instance
+        for instance in session.dirty
+        if isinstance(instance, PainCheckin | PainScore)
+        and session.is_modified(instance, include_collections=False)
+    ]
+    for instance in (*changed, *session.deleted):
         if isinstance(instance, PainCheckin):
-            if instance in session.dirty and not session.is_modified(
-                instance, include_collections=False
-            ):
-                continue
             # A check-in moved to another day (or person) leaves its old month too.
             attrs = inspect(instance).attrs
             people = {instance.employee_id, *(attrs.employee_id.history.deleted or ())}
             days = {instance.checked_on, *(attrs.checked_on.history.deleted or ())}
             recompute.update((person, day.replace(day=1)) for person in people for day in days)
         elif isinstance(instance, PainScore):
-            if instance in session.dirty and not session.is_modified(instance):
-                continue
             checkin = _checkin_of(instance)
             if checkin is None:
                 checkin_ids.add(instance.checkin_id)
