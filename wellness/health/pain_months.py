@@ -155,14 +155,9 @@ def rebuild() -> int:
 
 
 #: For the rebuild's transaction only: group every score in memory rather than spilling to
-#: disk, build the indexes likewise, and let the join of scores to check-ins run in parallel
-#: (the planner's default costs keep a one-off pass of this size serial).
-_REBUILD_SETTINGS = (
-    "work_mem = '1GB'",
-    "maintenance_work_mem = '1GB'",
-    "parallel_setup_cost = 0",
-    "parallel_tuple_cost = 0",
-)
+#: disk, and build the indexes likewise. (The grouping itself runs serially: PostgreSQL plans
+#: no parallel workers for an INSERT ... SELECT.)
+_REBUILD_SETTINGS = ("work_mem = '1GB'", "maintenance_work_mem = '1GB'")
 
 
 def _rebuild_postgresql(connection: Connection, fill: Any) -> None:
