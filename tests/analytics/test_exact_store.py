@@ -380,3 +380,44 @@ def test_an_exact_release_is_kept_after_a_noisy_one_in_the_same_transaction(
     assert not exact.noisy
     assert len(stored_rows(noisy)) == 1
     assert run(noisy, spec("participation_rate")).reused
+
+
+def test_a_version_that_could_not_be_moved_keeps_the_store_shut_until_it_moves(
+    employer: Employer, make_offering: Callable[..., Offering]
+) -> None:
+    """The database going away right after a commit: the write stands (no error), and the
+    process serves no stored figure until the owed move is made."""
+    offering = participation(employer, make_offering)
+    before = run(employer, spec("participation_rate"))
+    _db.session.commit()
+    (late,) = people(employer, 1)
+    was = version()
+    kept = [(row.data_version, row.result_json) for row in stored_rows(employer)]
+    failures = [0]
+
+    def unreachable(*_args: Any) -> None:
+        if failures[0]:
+            failures[0] -= 1
+            raise _db.engine.dialect.loaded_dbapi.OperationalError("simulated: server gone")
+
+    event.listen(_db.engine.pool, "checkout", unreachable)
+    try:
+        _db.session.connection()  # the writer's connection, before the server goes
+        failures[0] = 1  # the move after the commit fails
+        enroll([late], offering)  # commits, and raises nothing: the enrollment is saved
+
+        connection = _db.session.connection()
+        failures[0] = 2  # still unreachable while the next views ask
+        assert data_version.current(connection) is None
+        after = run(employer, spec("participation_rate"))
+    finally:
+        event.remove(_db.engine.pool, "checkout", unreachable)
+
+    assert not after.reused
+    assert (before.total.n, before.total.value) == (12, 0.25)
+    assert (after.total.n, after.total.value) == (13, 4 / 13)
+    # Nothing stored meanwhile.
+    assert [(row.data_version, row.result_json) for row in stored_rows(employer)] == kept
+    _db.session.rollback()
+    # Reachable again: the owed move is made once, and the store opens.
+    assert version() == was + 1

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -336,7 +337,10 @@ def test_pdf_in_english_carries_the_figures(app, db, completed, finished) -> Non
     assert "Fee paid" in text, "a recorded payment is confirmed"
     assert "100.00 EUR" in text, "employer subsidy"
     assert "50.00 EUR" in text, "own share"
-    issued = completed.issued_at.astimezone(finished.sessions[0].starts_at.tzinfo).date()
+    # The day in the employer's zone, as the certificate gives it (not UTC's: after 23:00 UTC
+    # it is already the next day in Germany).
+    zone = ZoneInfo(completed.enrollment.employee.employer.timezone)
+    issued = completed.issued_at.astimezone(zone).date()
     assert format_date(issued, "medium", locale="en") in text
     assert code in text
     assert f"{app.config['BASE_URL']}/verify/{code}" in text

@@ -9,7 +9,9 @@ PostgreSQL ``nextval`` of the SEQUENCE ``analytics_data_version`` (lock-free, ne
 back), on SQLite the database header's ``user_version`` in a ``BEGIN IMMEDIATE`` transaction
 (atomic; a header field rather than a table, so the migrations and the models stay table for
 table the same, and emptying every table between tests does not move it back). The mark is
-forgotten when the outermost transaction ends, so a write rolled back moves nothing.
+forgotten when the outermost transaction ends, so a write rolled back moves nothing. A move that
+fails (the database restarting right after the commit) does not fail the saved write: the
+process owes the move, and serves no stored exact figure until it has made it.
 
 Moving AFTER the commit is what makes the store safe: a reader that reads version v and then
 computes may see data newer than v (harmless: the next reader sees v+1 and computes again), but
@@ -25,11 +27,17 @@ Writes outside a session (raw connections, other programs) are not seen.
 
 from __future__ import annotations
 
+import logging
+from threading import Lock
 from typing import Any
+from weakref import WeakSet
 
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+
+logger = logging.getLogger(__name__)
 
 #: Tables whose rows no measure reads (see wellness/analytics/measures.py and grid.py).
 NEVER_RELEASED = frozenset(
@@ -48,6 +56,9 @@ NEVER_RELEASED = frozenset(
     }
 )
 SEQUENCE = "analytics_data_version"
+#: Engines a commit of this process could not move the version of (see :func:`_settled`).
+_owed: WeakSet[Engine] = WeakSet()
+_owing = Lock()
 #: ``session.info`` key of the mark.
 _WROTE = "analytics_data_written"
 #: Leading words of textual SQL that writes.
@@ -108,7 +119,10 @@ def _after_commit(session: Session) -> None:
     if session.in_nested_transaction() or not wrote(session):
         return  # a savepoint released: the outer transaction may still roll back
     session.info.pop(_WROTE, None)
-    bump(session.get_bind().engine)  # type: ignore[union-attr]
+    engine: Engine = session.get_bind().engine  # type: ignore[union-attr]
+    if not _moved(engine):
+        with _owing:
+            _owed.add(engine)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -134,12 +148,47 @@ def bump(engine: Engine) -> None:
         (version,) = raw.execute("PRAGMA user_version").fetchone()
         raw.execute(f"PRAGMA user_version = {int(version) + 1}")
         raw.commit()
+    except engine.dialect.loaded_dbapi.Error:
+        raw.invalidate()  # the database went away: never hand this connection out again
+        raise
     finally:
         raw.close()
 
 
+def _moved(engine: Engine) -> bool:
+    """:func:`bump`, telling whether it worked. The writer's commit has happened: a failure
+    (the database restarting right after it) must not turn a saved write into an error."""
+    try:
+        bump(engine)
+    except (SQLAlchemyError, engine.dialect.loaded_dbapi.Error):
+        logger.warning(
+            "analytics data version not moved after a commit: this process serves no stored "
+            "exact figure until it is",
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def _settled(engine: Engine) -> bool:
+    """Whether the version is past every commit of this process: a move a commit could not
+    make is made now, once for all of them (one move is past every earlier commit)."""
+    with _owing:
+        if engine not in _owed:
+            return True
+        _owed.discard(engine)
+    if _moved(engine):
+        return True
+    with _owing:
+        _owed.add(engine)
+    return False
+
+
 def current(connection: Connection) -> int | None:
-    """The version now, read on the session's connection; None when it cannot be trusted."""
+    """The version now, read on the session's connection; None when it cannot be trusted
+    (another isolation level, or a commit of this process that could not move it yet)."""
+    if not _settled(connection.engine):
+        return None
     if connection.dialect.name == "postgresql":
         level = connection.get_execution_options().get(
             "isolation_level", connection.default_isolation_level
