@@ -425,14 +425,17 @@ def decode(stored: str) -> tuple[int, CellOut, list[CellOut]]:
     )
 
 
-def _stored(employer_id: int, period: str, key: str) -> PrivacyRelease | None:
-    return db.session.scalars(
-        select(PrivacyRelease).where(
-            PrivacyRelease.employer_id == employer_id,
-            PrivacyRelease.period == period,
-            PrivacyRelease.query_key == key,
+def _stored(employer_id: int, period: str, keys: Collection[str]) -> list[PrivacyRelease]:
+    """The releases stored for ``keys`` (storage keys) in ``period``."""
+    return list(
+        db.session.scalars(
+            select(PrivacyRelease).where(
+                PrivacyRelease.employer_id == employer_id,
+                PrivacyRelease.period == period,
+                PrivacyRelease.query_key.in_(sorted(keys)),
+            )
         )
-    ).one_or_none()
+    )
 
 
 def _reused(stored: PrivacyRelease, budget_left: float) -> Release:
@@ -461,13 +464,7 @@ def stored_releases(
         return {}
     period = period_of(now or utcnow())
     wanted = {storage_key(key): key for key in keys}
-    rows = db.session.scalars(
-        select(PrivacyRelease).where(
-            PrivacyRelease.employer_id == employer.id,
-            PrivacyRelease.period == period,
-            PrivacyRelease.query_key.in_(sorted(wanted)),
-        )
-    ).all()
+    rows = _stored(employer.id, period, wanted)
     if not rows:
         return {}
     left = max(0.0, employer.dp_epsilon_per_period - budget_spent(employer.id, period))
@@ -531,9 +528,9 @@ def release(
     )
     budget = employer.dp_epsilon_per_period
     spent = budget_spent(employer.id, period)
-    stored = _stored(employer.id, period, key)
-    if stored is not None:
-        return _reused(stored, max(0.0, budget - spent))
+    twin = _stored(employer.id, period, [key])
+    if twin:
+        return _reused(twin[0], max(0.0, budget - spent))
     if spent + EPSILON_PER_RELEASE > budget + 1e-9:
         raise BudgetSpent(
             _(

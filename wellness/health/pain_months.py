@@ -190,10 +190,15 @@ def _rebuild_postgresql(connection: Connection, fill: Any) -> None:
 Added = dict[tuple[int, date, str], list[int]]
 
 
-def _checkin_of(score: PainScore) -> PainCheckin | None:
-    """The score's check-in when the session holds it (the form appends scores to it)."""
+def _checkin_of(score: PainScore, unloaded: set[int]) -> PainCheckin | None:
+    """The score's check-in when the session holds it (the form appends scores to it); else
+    None, and its id goes to ``unloaded``, whose months are looked up and recomputed."""
     checkin = inspect(score).dict.get("checkin")
-    return checkin if isinstance(checkin, PainCheckin) else None
+    if isinstance(checkin, PainCheckin):
+        return checkin
+    if score.checkin_id is not None:
+        unloaded.add(score.checkin_id)
+    return None
 
 
 def _changes(session: Session) -> tuple[set[PersonMonth], Added]:
@@ -217,17 +222,14 @@ def _changes(session: Session) -> tuple[set[PersonMonth], Added]:
             days = {instance.checked_on, *(attrs.checked_on.history.deleted or ())}
             recompute.update((person, day.replace(day=1)) for person in people for day in days)
         elif isinstance(instance, PainScore):
-            checkin = _checkin_of(instance)
-            if checkin is None:
-                checkin_ids.add(instance.checkin_id)
-            else:
+            checkin = _checkin_of(instance, checkin_ids)
+            if checkin is not None:
                 recompute.add((checkin.employee_id, checkin.checked_on.replace(day=1)))
     for instance in session.new:
         if not isinstance(instance, PainScore):
             continue
-        checkin = _checkin_of(instance)
+        checkin = _checkin_of(instance, checkin_ids)
         if checkin is None:
-            checkin_ids.add(instance.checkin_id)
             continue
         key = (checkin.employee_id, checkin.checked_on.replace(day=1), instance.region)
         sums = added.setdefault(key, [0, 0, 0])
