@@ -113,7 +113,10 @@ class MonthOf(FunctionElement[date]):
 
 @compiles(MonthOf)
 def _month_of(element: MonthOf, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+    # Through a timestamp without time zone: a date would be cast to timestamptz, truncated in
+    # the session's zone and cast back, which costs the rollup rebuild an eighth of its grouping.
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(date_trunc('month', CAST({column} AS TIMESTAMP)) AS DATE)"
 
 
 @compiles(MonthOf, "sqlite")

@@ -15,20 +15,23 @@ that are only added (a new check-in) are summed into their rows instead, which n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Constraint,
     Date,
     Integer,
     Select,
     String,
+    Table,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     event,
     func,
@@ -40,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, UOWTransaction
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
@@ -145,45 +148,81 @@ def rebuild() -> int:
     Past the ORM, so it marks the session itself: stored exact releases are recomputed."""
     data_version.mark(db.session())
     connection = db.session.connection()
-    fill = insert(PainMonth).from_select(COLUMNS, _scores_by_month(True))
     if connection.dialect.name == "postgresql":
-        _rebuild_postgresql(connection, fill)
-    else:
-        connection.execute(delete(PainMonth))
-        connection.execute(fill)
-    return int(connection.scalar(select(func.count()).select_from(PainMonth)) or 0)
+        return _rebuild_postgresql(connection)
+    connection.execute(delete(PainMonth))
+    fill = connection.execute(insert(PainMonth).from_select(COLUMNS, _scores_by_month(True)))
+    return fill.rowcount
 
 
-#: For the rebuild's transaction only: group every score in memory rather than spilling to
-#: disk, and build the indexes likewise. (The grouping itself runs serially: PostgreSQL plans
-#: no parallel workers for an INSERT ... SELECT.)
-_REBUILD_SETTINGS = ("work_mem = '1GB'", "maintenance_work_mem = '1GB'")
+#: For the rebuild's transaction only: sort and hash in memory, build the indexes likewise, and
+#: plan the grouping as sorts in parallel workers rather than one serial hash table (half the
+#: time on two cores; its sorted output also builds the primary key twice as fast). No JIT: it
+#: compiles for longer than it saves here.
+_REBUILD_SETTINGS = (
+    "work_mem = '256MB'",
+    "maintenance_work_mem = '1GB'",
+    "enable_hashagg = off",
+    "jit = off",
+)
 
 
-def _rebuild_postgresql(connection: Connection, fill: Any) -> None:
-    """Fill the emptied table without its keys and indexes, then build them once: each row
-    inserted otherwise updates two B-trees and checks its foreign key (50,000 people, 7.3
-    million rows: 100 s before, about a third of that after; benchmarks/README.md). TRUNCATE
-    locks the table for the whole transaction anyway, and PostgreSQL's DDL is transactional:
-    a rebuild that fails leaves the old rows, keys and indexes. The DDL comes from the model,
-    so it cannot drift from the schema."""
+def _rebuild_postgresql(connection: Connection) -> int:
+    """Compute the rows into a new table in place of the old one, give it the model's keys and
+    indexes, then drop the old one (50,000 people, 7.4 million rows: 100 s inserting into the
+    keyed table, 35-43 s into the emptied table with its keys dropped, about 25 s like this;
+    benchmarks/README.md). Only ``CREATE TABLE ... AS`` groups in parallel workers: PostgreSQL
+    plans an ``INSERT ... SELECT`` serially.
+
+    The old table is locked first, as TRUNCATE locks it, for the whole transaction: queries and
+    check-ins wait, then read and write the new table (PostgreSQL looks the name up again after
+    the wait, prepared statements included; tested). The employees' table is locked last:
+    dropping a foreign key to it locks it against every reader until the commit, which the old
+    rebuild did for its whole duration, so the app could not even sign anyone in. DDL is
+    transactional, so a rebuild that fails leaves the old table as it was; the new one's comes
+    from the model, so it cannot drift from the schema (tested)."""
+    table = PainMonth.metadata.tables[PainMonth.__tablename__]
     for setting in _REBUILD_SETTINGS:
         connection.execute(text(f"SET LOCAL {setting}"))
-    connection.execute(text("TRUNCATE pain_months"))
-    table = PainMonth.metadata.tables[PainMonth.__tablename__]
+    connection.execute(text(f"LOCK TABLE {table.name} IN ACCESS EXCLUSIVE MODE"))
+    # Out of the way: the new table's key and indexes take these (schema-wide) names.
+    replaced = f"{table.name}_replaced"
+    connection.execute(text(f"ALTER TABLE {table.name} RENAME TO {replaced}"))
+    names = [table.primary_key.name, *(index.name for index in table.indexes)]
+    for name in sorted(map(str, names)):
+        connection.execute(text(f"ALTER INDEX {name} RENAME TO {name}_replaced"))
+    fill = f"CREATE TABLE {table.name} AS {_typed_rows(connection, table)}"
+    rows = connection.execute(text(fill)).rowcount
     keys = sorted(table.foreign_key_constraints, key=lambda fk: str(fk.name))
-    indexes = sorted(table.indexes, key=lambda index: str(index.name))
-    for key in keys:
-        connection.execute(DropConstraint(key))
-    for index in indexes:
-        connection.execute(DropIndex(index))
-    connection.execute(DropConstraint(table.primary_key))
-    connection.execute(fill)
-    connection.execute(AddConstraint(table.primary_key))
-    for index in indexes:
+    connection.execute(text(_constraints(connection, table, but=keys)))
+    for index in sorted(table.indexes, key=lambda index: str(index.name)):
         connection.execute(CreateIndex(index))
+    connection.execute(text(f"DROP TABLE {replaced}"))
     for key in keys:
         connection.execute(AddConstraint(key))
+    return rows
+
+
+def _typed_rows(connection: Connection, table: Table) -> str:
+    """Every rollup row as SQL whose columns have the table's names and types (``CREATE TABLE
+    ... AS`` takes them from the query)."""
+    rows = _scores_by_month(True).subquery()
+    typed = select(
+        *(cast(rows.c[i], table.c[name].type).label(name) for i, name in enumerate(COLUMNS))
+    )
+    return str(typed.compile(connection, compile_kwargs={"literal_binds": True}))
+
+
+def _constraints(connection: Connection, table: Table, but: Collection[Constraint]) -> str:
+    """One ALTER TABLE giving the bare new table the model's NOT NULLs and constraints except
+    ``but``: the checks are then verified in one pass over the rows, not one per constraint."""
+    compiler = connection.dialect.ddl_compiler(connection.dialect, CreateTable(table))
+    steps = [
+        f"ALTER COLUMN {column.name} SET NOT NULL" for column in table.c if not column.nullable
+    ]
+    constraints = sorted(set(table.constraints) - set(but), key=lambda c: str(c.name))
+    steps += [f"ADD {compiler.process(constraint)}" for constraint in constraints]
+    return f"ALTER TABLE {table.name} " + ", ".join(steps)
 
 
 #: (employee id, month, region) -> what one flush adds to its row: scores, nrs_sum, prevented

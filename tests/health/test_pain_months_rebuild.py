@@ -1,0 +1,140 @@
+"""A full rollup rebuild while the app runs: on PostgreSQL it swaps a new table in for the old
+one, so what must hold is that readers and writers waiting for it carry on with the new table
+(no error, no empty read, no lost check-in), and that it locks the employees' table, which
+every request reads, only for its last instants."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, event, select, text
+
+from wellness.auth.models import Role
+from wellness.health import pain_months
+from wellness.health.checkins import record_checkin
+from wellness.health.models import PainMonth
+from wellness.tenants.models import Employee
+
+from .test_pain_months import from_scores, rollup
+
+TODAY = date(2026, 3, 20)
+#: A count the reader plans and prepares before the rebuild (psycopg prepares a statement on
+#: its fifth execution), so a plan of the old table is what waits.
+READ = text("SELECT count(*) FROM pain_months WHERE region = 'low_back'")
+
+
+def _waiting_for_locks(db, expected: int) -> None:
+    """Until ``expected`` other backends wait for a lock (PostgreSQL), or briefly (SQLite)."""
+    if db.engine.dialect.name != "postgresql":
+        time.sleep(0.5)
+        return
+    with db.engine.connect() as watcher:
+        for _ in range(300):
+            waiting = watcher.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            )
+            if waiting >= expected:
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"fewer than {expected} backends came to wait for the rebuild")
+
+
+def _in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except Exception as error:  # reported by the test's assertion
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_read_and_a_check_in_waiting_for_a_rebuild_carry_on_with_the_new_table(
+    app, db, make_user, make_employer
+):
+    employer = make_employer()
+    people = [make_user(Role.EMPLOYEE, employer=employer).employee for _ in range(3)]
+    for number, person in enumerate(people):
+        record_checkin(person, {"low_back": number + 3}, checked_on=date(2026, 3, 2), today=TODAY)
+    late = make_user(Role.EMPLOYEE, employer=employer).employee
+    db.session.commit()
+    # Rows the rebuild has to bring back, so old and new tables differ.
+    db.session.execute(delete(PainMonth).where(PainMonth.employee_id == people[0].id))
+    db.session.commit()
+    reader = db.engine.connect()
+    drifted = [reader.scalar(READ) for _ in range(6)][-1]
+    reader.commit()
+
+    def check_in() -> None:
+        with app.app_context():
+            person = db.session.get(Employee, late.id)
+            record_checkin(person, {"low_back": 9}, checked_on=date(2026, 3, 9), today=TODAY)
+            db.session.commit()
+
+    rows = pain_months.rebuild()
+    reading, read = _in_thread(lambda: reader.scalar(READ))
+    writing, wrote = _in_thread(check_in)
+    _waiting_for_locks(db, expected=2)
+    db.session.commit()
+    reading.join(60)
+    writing.join(60)
+    reader.close()
+
+    assert "error" not in read, read
+    assert "error" not in wrote, wrote
+    assert rows == 3 * 9
+    if db.engine.dialect.name == "postgresql":
+        # It waited for the rebuild and counted the new table's rows, the restored ones too.
+        assert read["value"] == 3
+    else:  # SQLite lets the reader see the last committed rows at once.
+        assert read["value"] in (drifted, 3)
+    assert rollup(db) == from_scores(db)
+    assert (late.id, date(2026, 3, 1), "low_back") in rollup(db)
+
+
+def test_a_rebuild_locks_the_employees_only_once_every_row_and_index_is_built(db, employee):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no table locks (one writer at a time)")
+    record_checkin(employee, {"low_back": 5}, checked_on=date(2026, 3, 2), today=TODAY)
+    db.session.commit()
+    connection = db.session.connection()
+    backend = connection.scalar(select(text("pg_backend_pid()")))
+    held = text(
+        "SELECT count(*) FROM pg_locks WHERE pid = :pid AND relation = 'employees'::regclass "
+        "AND mode IN ('AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', "
+        "'ShareLock')"
+    )
+    statements: list[tuple[str, bool]] = []
+    with db.engine.connect() as watcher:
+
+        def note(_conn, _cursor, statement: str, *_args: Any) -> None:
+            locked = bool(watcher.scalar(held, {"pid": backend}))
+            statements.append((statement[:80], locked))
+            watcher.rollback()
+
+        event.listen(connection, "before_cursor_execute", note)
+        try:
+            pain_months.rebuild()
+        finally:
+            event.remove(connection, "before_cursor_execute", note)
+    db.session.commit()
+
+    building = [sql for sql, locked in statements if sql.startswith(("CREATE", "ALTER TABLE"))]
+    assert building, statements
+    # Every statement that reads the scores or builds a key or index ran with the employees
+    # free; the lock comes with dropping the old table (its foreign key) and adding the new key.
+    after = [sql for sql, locked in statements if locked]
+    assert len(after) == 1, statements
+    assert after[0].startswith("ALTER TABLE pain_months ADD CONSTRAINT fk_"), statements
