@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from wellness.analytics.models import PrivacyRelease
 from wellness.db import utcnow
@@ -425,17 +425,29 @@ def decode(stored: str) -> tuple[int, CellOut, list[CellOut]]:
     )
 
 
-def _stored(employer_id: int, period: str, keys: Collection[str]) -> list[PrivacyRelease]:
-    """The releases stored for ``keys`` (storage keys) in ``period``."""
-    return list(
-        db.session.scalars(
-            select(PrivacyRelease).where(
+def _stored(
+    employer_id: int, period: str, keys: Collection[str]
+) -> tuple[list[PrivacyRelease], float]:
+    """The releases stored for ``keys`` (storage keys) in ``period``, and the epsilon spent in
+    it, in one statement (a warm page, and every new release, needs both)."""
+    spent = (
+        select(func.coalesce(func.sum(PrivacyRelease.epsilon), 0.0).label("spent"))
+        .where(PrivacyRelease.employer_id == employer_id, PrivacyRelease.period == period)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(spent.c.spent, PrivacyRelease)
+        .select_from(spent)
+        .outerjoin(
+            PrivacyRelease,
+            and_(
                 PrivacyRelease.employer_id == employer_id,
                 PrivacyRelease.period == period,
                 PrivacyRelease.query_key.in_(sorted(keys)),
-            )
+            ),
         )
-    )
+    ).all()
+    return [row for _spent, row in rows if row is not None], float(rows[0][0])
 
 
 def _reused(stored: PrivacyRelease, budget_left: float) -> Release:
@@ -464,10 +476,8 @@ def stored_releases(
         return {}
     period = period_of(now or utcnow())
     wanted = {storage_key(key): key for key in keys}
-    rows = _stored(employer.id, period, wanted)
-    if not rows:
-        return {}
-    left = max(0.0, employer.dp_epsilon_per_period - budget_spent(employer.id, period))
+    rows, spent = _stored(employer.id, period, wanted)
+    left = max(0.0, employer.dp_epsilon_per_period - spent)
     return {wanted[row.query_key]: _reused(row, left) for row in rows}
 
 
@@ -527,8 +537,7 @@ def release(
         select(Employer.id).where(Employer.id == employer.id).with_for_update(key_share=True)
     )
     budget = employer.dp_epsilon_per_period
-    spent = budget_spent(employer.id, period)
-    twin = _stored(employer.id, period, [key])
+    twin, spent = _stored(employer.id, period, [key])
     if twin:
         return _reused(twin[0], max(0.0, budget - spent))
     if spent + EPSILON_PER_RELEASE > budget + 1e-9:
