@@ -626,6 +626,7 @@ def _checklists(
             submitted = first + timedelta(seconds=rng.randrange(span))
             total = achieved = 0.0
             worst = None
+            to_fix = 0
             for item in items:
                 u = rng.random()
                 if u < 0.03:
@@ -642,11 +643,14 @@ def _checklists(
                 if fulfilment is not None and item.weight:
                     total += item.weight
                     achieved += item.weight * fulfilment
+                    to_fix += fulfilment < 1
                     if fulfilment < 1 and (worst is None or item.weight > worst.weight):
                         worst = item
             score = round(100 * achieved / total) if total else None
             workplace = "home" if rng.random() < 0.3 else "office"
-            responses.append((response_id, person_id, template_id, workplace, score, submitted))
+            responses.append(
+                (response_id, person_id, template_id, workplace, score, to_fix, submitted)
+            )
             response_id += 1
             requested = submitted + timedelta(days=rng.randrange(1, 15))
             if worst is not None and requested < now and rng.random() < 0.3:
@@ -661,7 +665,7 @@ def _checklists(
                 measure_id += 1
     copy_rows(
         ChecklistResponse,
-        ("id", "employee_id", "template_id", "workplace", "score", "submitted_at"),
+        ("id", "employee_id", "template_id", "workplace", "score", "items_to_fix", "submitted_at"),
         responses,
     )
     copy_rows(ChecklistAnswer, ("id", "response_id", "item_id", "choice"), answers)

@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, text
+from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from wellness.extensions import db
@@ -113,3 +113,38 @@ def test_drift_check_notices_a_column_missing_from_the_migrations(fresh_app: Fla
         d for d in differences if isinstance(d, tuple) and d[0] == "add_column" and d[2] == "users"
     ]
     assert [d[3].name for d in added] == ["drift_probe"], differences
+
+
+def test_0009_counts_the_items_to_fix_of_responses_stored_before_it(fresh_app: Flask) -> None:
+    """Responses stored before the count existed get it from the app's own evaluation: the
+    same numbers the submission counts (migrated down past it and up again)."""
+    from tests.health.test_checklists import valid_answers
+    from wellness.health.checklists import load_shipped_templates, submit_response
+    from wellness.health.models import ChecklistResponse
+    from wellness.tenants.models import Employee, Employer
+
+    with fresh_app.app_context():
+        upgrade()
+        employer = Employer(slug="before-0009", name="Before 0009")
+        db.session.add(employer)
+        db.session.flush()
+        employee = Employee(employer_id=employer.id, employee_number="E1")
+        db.session.add(employee)
+        screen = next(t for t in load_shipped_templates() if t.key == "screen-workstation")
+        for overrides in ({}, {"chair_height": "no"}, {"chair_height": "no", "mouse": "partly"}):
+            answers = valid_answers(screen, **overrides)
+            submit_response(employee, screen.key, screen.version, "office", answers)
+        db.session.commit()
+        counted = dict(
+            db.session.execute(select(ChecklistResponse.id, ChecklistResponse.items_to_fix)).all()
+        )
+        db.session.remove()
+
+        downgrade(revision="0008")
+        upgrade()
+
+        assert sorted(counted.values()) == [0, 1, 2]
+        backfilled = dict(
+            db.session.execute(select(ChecklistResponse.id, ChecklistResponse.items_to_fix)).all()
+        )
+        assert backfilled == counted

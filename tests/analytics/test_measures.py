@@ -332,12 +332,14 @@ def test_checklist_score_takes_each_persons_latest_response(employer: Employer) 
                     employee_id=employee.id,
                     template_id=template.id,
                     score=10,
+                    items_to_fix=3,
                     submitted_at=start + timedelta(hours=2),
                 ),
                 ChecklistResponse(
                     employee_id=employee.id,
                     template_id=template.id,
                     score=50 + n,
+                    items_to_fix=2,
                     submitted_at=start + timedelta(hours=3),
                 ),
             ]

@@ -35,6 +35,7 @@ from wellness.auth.models import Role
 from wellness.courses.models import CourseSession, Enrollment, Offering
 from wellness.db import utcnow
 from wellness.extensions import db as _db
+from wellness.health.checklists import evaluate_answers
 from wellness.health.models import (
     AnswerType,
     ChecklistAnswer,
@@ -167,19 +168,21 @@ def respond(
     at: datetime,
 ) -> None:
     by_key = {item.key: item for item in form.items}
+    answered = [
+        (by_key[key], value, None) if isinstance(value, str) else (by_key[key], None, value)
+        for key, value in answers.items()
+    ]
     _db.session.add(
         ChecklistResponse(
             employee_id=employee.id,
             template_id=form.id,
             score=score,
+            # Counted as submitting counts them (the score is given: it may hide a shortfall).
+            items_to_fix=len(evaluate_answers(form, answered).to_fix),
             submitted_at=at,
             answers=[
-                ChecklistAnswer(
-                    item_id=by_key[key].id,
-                    choice=value if isinstance(value, str) else None,
-                    number=value if not isinstance(value, str) else None,
-                )
-                for key, value in answers.items()
+                ChecklistAnswer(item_id=item.id, choice=choice, number=number)
+                for item, choice, number in answered
             ],
         )
     )

@@ -92,6 +92,7 @@ def add_health_data(db, employee: Employee, day: date, *, nrs: int = 6) -> Ergon
                 employee_id=employee.id,
                 template_id=template.id,
                 score=50,
+                items_to_fix=2,
                 submitted_at=moment,
                 answers=[
                     ChecklistAnswer(item_id=template.items[0].id, choice="no"),

@@ -38,7 +38,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import selectinload
 
 from wellness.analytics import calendar_periods, exact_store, privacy
 from wellness.analytics.grid import (
@@ -69,11 +68,9 @@ from wellness.courses.models import (
 )
 from wellness.db import utcnow
 from wellness.extensions import db
-from wellness.health.checklists import evaluation_of
 from wellness.health.consent import consented
 from wellness.health.models import (
     BodyRegion,
-    ChecklistAnswer,
     ChecklistResponse,
     ConsentPurpose,
     ErgonomicMeasure,
@@ -353,14 +350,14 @@ def pain_limited_share(ctx: Context) -> Values:
 
 
 def _latest_responses(ctx: Context) -> Select[int, int, int, int]:
-    """(bucket, person, response id, score) of each person's latest scored checklist response
+    """(bucket, person, score, items to fix) of each person's latest scored checklist response
     in the bucket: the workstation as it is now, not an average with how it was before a fix."""
     ranked = (
         select(
             ctx.cte.c.bucket.label("bucket"),
             ChecklistResponse.employee_id.label("person"),
-            ChecklistResponse.id.label("response"),
             ChecklistResponse.score.label("score"),
+            ChecklistResponse.items_to_fix.label("to_fix"),
             func.row_number()
             .over(
                 partition_by=(ctx.cte.c.bucket, ChecklistResponse.employee_id),
@@ -374,7 +371,7 @@ def _latest_responses(ctx: Context) -> Select[int, int, int, int]:
         .where(ChecklistResponse.score.is_not(None))
         .subquery()
     )
-    return select(ranked.c.bucket, ranked.c.person, ranked.c.response, ranked.c.score).where(
+    return select(ranked.c.bucket, ranked.c.person, ranked.c.score, ranked.c.to_fix).where(
         ranked.c.latest == 1
     )
 
@@ -387,27 +384,11 @@ def checklist_score(ctx: Context) -> Values:
 
 def open_issues_share(ctx: Context) -> Values:
     """Per person with a scored checklist response in the bucket: 1 when their latest one has
-    items to fix. A stored score under 100 says so already; a score of 100 can hide a small
-    shortfall in its rounding (one "partly" among many heavy items of an adapted copy), so
-    only those responses are evaluated again, all loaded in one query."""
+    items to fix (counted at submission: a score of 100 can hide a small shortfall in its
+    rounding, one "partly" among many heavy items of an adapted copy)."""
     latest = _latest_responses(ctx).subquery()
-    rows = db.session.execute(select(latest)).all()
-    full_marks = (
-        select(ChecklistResponse)
-        .where(ChecklistResponse.id.in_(select(latest.c.response).where(latest.c.score >= 100)))
-        .options(
-            selectinload(ChecklistResponse.template),
-            selectinload(ChecklistResponse.answers).selectinload(ChecklistAnswer.item),
-        )
-    )
-    to_fix = {
-        response.id: bool(evaluation_of(response).to_fix)
-        for response in db.session.scalars(full_marks)
-    }
-    return _collect(
-        (bucket, person, float(score < 100 or to_fix.get(response, False)))
-        for bucket, person, response, score in rows
-    )
+    has_issues = case((latest.c.to_fix > 0, 1.0), else_=0.0)
+    return _collect(db.session.execute(select(latest.c.bucket, latest.c.person, has_issues)))
 
 
 def training_frequency(ctx: Context) -> Values:

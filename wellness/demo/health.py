@@ -242,6 +242,7 @@ def _response(
         template_id=template.id,
         workplace=workplace,
         score=evaluation.score,
+        items_to_fix=len(evaluation.to_fix),
         submitted_at=at,
     )
     return response, answered, evaluation

@@ -27,7 +27,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, insert, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from wellness.db import dialect_insert, utcnow
 from wellness.errors import Conflict, DomainError, NotFound
@@ -409,11 +409,13 @@ def submit_response(
     if workplace is None:
         workplace = rules_for(template).workplace
     answered = check_answers(template, workplace, answers)
+    evaluation = evaluate_answers(template, answered)
     response = ChecklistResponse(
         employee_id=employee.id,
         template_id=template.id,
         workplace=str(workplace),
-        score=evaluate_answers(template, answered).score,
+        score=evaluation.score,
+        items_to_fix=len(evaluation.to_fix),
         answers=[
             ChecklistAnswer(item_id=item.id, choice=choice, number=number)
             for item, choice, number in answered
@@ -431,6 +433,31 @@ def evaluate_answers(template: ChecklistTemplate, answered: list[Answered]) -> E
 def evaluation_of(response: ChecklistResponse) -> Evaluation:
     answered = [(a.item, a.choice, a.number) for a in response.answers]
     return evaluate_answers(response.template, answered)
+
+
+def count_items_to_fix(session: Session, batch: int = 1000) -> int:
+    """Fill ``items_to_fix`` of responses stored before it was counted at submission
+    (migration 0009), evaluating their answers as the results page does; returns how many."""
+    counted = 0
+    last = 0
+    while True:
+        responses = session.scalars(
+            select(ChecklistResponse)
+            .where(ChecklistResponse.id > last, ChecklistResponse.items_to_fix.is_(None))
+            .order_by(ChecklistResponse.id)
+            .limit(batch)
+            .options(
+                selectinload(ChecklistResponse.template),
+                selectinload(ChecklistResponse.answers).selectinload(ChecklistAnswer.item),
+            )
+        ).all()
+        if not responses:
+            return counted
+        for response in responses:
+            response.items_to_fix = len(evaluation_of(response).to_fix)
+        session.flush()
+        counted += len(responses)
+        last = responses[-1].id
 
 
 # --- reading one's own responses ----------------------------------------------------------

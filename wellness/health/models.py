@@ -135,6 +135,10 @@ class ChecklistResponse(Base):
     workplace: Mapped[str] = mapped_column(String(10), default="office")
     #: Weighted share of items answered fine, 0-100.
     score: Mapped[int | None]
+    #: Items the answers leave to fix, counted on submission (migration 0009 counted the older
+    #: ones): HR's share of workstations with open issues reads it rather than evaluating every
+    #: response's answers again (a score of 100 can round away a small shortfall).
+    items_to_fix: Mapped[int | None]
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     employee: Mapped[Employee] = relationship()
