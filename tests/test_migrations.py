@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, select
 from sqlalchemy.engine import make_url
 
 from wellness.extensions import db
+from wellness.health.models import BodyRegion
 
 
 @pytest.fixture
@@ -148,3 +150,44 @@ def test_0009_counts_the_items_to_fix_of_responses_stored_before_it(fresh_app: F
             db.session.execute(select(ChecklistResponse.id, ChecklistResponse.items_to_fix)).all()
         )
         assert backfilled == counted
+
+
+def test_migrating_down_and_up_past_a_copied_table_keeps_the_rows_that_refer_to_it(
+    fresh_app: Flask,
+) -> None:
+    """0005 changes employees in a batch, which on SQLite copies the table and drops the old
+    one: with foreign keys on, that deleted every check-in through its ON DELETE CASCADE."""
+    from wellness.health.checkins import record_checkin
+    from wellness.tenants.models import Employee, Employer
+
+    held = text(
+        "SELECT (SELECT count(*) FROM employees), (SELECT count(*) FROM pain_checkins), "
+        "(SELECT count(*) FROM pain_scores)"
+    )
+    with fresh_app.app_context():
+        upgrade()
+        employer = Employer(slug="kept", name="Kept")
+        db.session.add(employer)
+        db.session.flush()
+        employee = Employee(employer_id=employer.id, employee_number="E1")
+        db.session.add(employee)
+        db.session.flush()
+        record_checkin(
+            employee, {"low_back": 5}, checked_on=date(2026, 3, 2), today=date(2026, 3, 9)
+        )
+        db.session.commit()
+        before = tuple(db.session.execute(held).one())
+        db.session.remove()
+
+        downgrade(revision="0004")
+        down = tuple(db.session.execute(held).one())
+        db.session.remove()
+        upgrade()
+        up = tuple(db.session.execute(held).one())
+        sqlite = db.engine.dialect.name == "sqlite"
+        foreign_keys = db.session.execute(text("PRAGMA foreign_keys")).scalar() if sqlite else 1
+
+    assert before == (1, 1, len(BodyRegion))
+    assert down == before
+    assert up == before
+    assert foreign_keys == 1, "SQLite enforces foreign keys again after migrating"
