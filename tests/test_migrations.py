@@ -20,8 +20,12 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import Column, Integer, MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from tests.health.test_checklists import valid_answers
 from wellness.extensions import db
-from wellness.health.models import BodyRegion
+from wellness.health.checkins import record_checkin
+from wellness.health.checklists import load_shipped_templates, submit_response
+from wellness.health.models import BodyRegion, ChecklistResponse
+from wellness.tenants.models import Employee, Employer
 
 
 @pytest.fixture
@@ -117,21 +121,23 @@ def test_drift_check_notices_a_column_missing_from_the_migrations(fresh_app: Fla
     assert [d[3].name for d in added] == ["drift_probe"], differences
 
 
+def _employee(slug: str) -> Employee:
+    """One employee of a new employer, on the migrated fresh database."""
+    employer = Employer(slug=slug, name=slug)
+    db.session.add(employer)
+    db.session.flush()
+    employee = Employee(employer_id=employer.id, employee_number="E1")
+    db.session.add(employee)
+    db.session.flush()
+    return employee
+
+
 def test_0009_counts_the_items_to_fix_of_responses_stored_before_it(fresh_app: Flask) -> None:
     """Responses stored before the count existed get it from the app's own evaluation: the
     same numbers the submission counts (migrated down past it and up again)."""
-    from tests.health.test_checklists import valid_answers
-    from wellness.health.checklists import load_shipped_templates, submit_response
-    from wellness.health.models import ChecklistResponse
-    from wellness.tenants.models import Employee, Employer
-
     with fresh_app.app_context():
         upgrade()
-        employer = Employer(slug="before-0009", name="Before 0009")
-        db.session.add(employer)
-        db.session.flush()
-        employee = Employee(employer_id=employer.id, employee_number="E1")
-        db.session.add(employee)
+        employee = _employee("before-0009")
         screen = next(t for t in load_shipped_templates() if t.key == "screen-workstation")
         for overrides in ({}, {"chair_height": "no"}, {"chair_height": "no", "mouse": "partly"}):
             answers = valid_answers(screen, **overrides)
@@ -157,23 +163,14 @@ def test_migrating_down_and_up_past_a_copied_table_keeps_the_rows_that_refer_to_
 ) -> None:
     """0005 changes employees in a batch, which on SQLite copies the table and drops the old
     one: with foreign keys on, that deleted every check-in through its ON DELETE CASCADE."""
-    from wellness.health.checkins import record_checkin
-    from wellness.tenants.models import Employee, Employer
-
     held = text(
         "SELECT (SELECT count(*) FROM employees), (SELECT count(*) FROM pain_checkins), "
         "(SELECT count(*) FROM pain_scores)"
     )
     with fresh_app.app_context():
         upgrade()
-        employer = Employer(slug="kept", name="Kept")
-        db.session.add(employer)
-        db.session.flush()
-        employee = Employee(employer_id=employer.id, employee_number="E1")
-        db.session.add(employee)
-        db.session.flush()
         record_checkin(
-            employee, {"low_back": 5}, checked_on=date(2026, 3, 2), today=date(2026, 3, 9)
+            _employee("kept"), {"low_back": 5}, checked_on=date(2026, 3, 2), today=date(2026, 3, 9)
         )
         db.session.commit()
         before = tuple(db.session.execute(held).one())

@@ -5,24 +5,31 @@ every request reads, only for its last instants."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, select, text
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, delete, event, select, text
+from sqlalchemy.engine import make_url
 
 from wellness.auth.models import Role
+from wellness.extensions import db
 from wellness.health import pain_months
 from wellness.health.checkins import record_checkin
 from wellness.health.models import PainMonth
-from wellness.tenants.models import Employee
+from wellness.tenants.models import Employee, Employer
 
 from .test_pain_months import from_scores, rollup
 
 TODAY = date(2026, 3, 20)
+DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 #: A count the reader plans and prepares before the rebuild (psycopg prepares a statement on
 #: its fifth execution), so a plan of the old table is what waits.
 READ = text("SELECT count(*) FROM pain_months WHERE region = 'low_back'")
@@ -104,9 +111,38 @@ def test_a_read_and_a_check_in_waiting_for_a_rebuild_carry_on_with_the_new_table
     assert (late.id, date(2026, 3, 1), "low_back") in rollup(db)
 
 
-def test_a_rebuild_locks_the_employees_only_once_every_row_and_index_is_built(db, employee):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite has no table locks (one writer at a time)")
+@pytest.fixture
+def postgres_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """An app on a new, migrated PostgreSQL database, whatever the suite runs on: locks are
+    PostgreSQL's (on the server of ``DATABASE_URL``, else 127.0.0.1:5432, which every
+    development and CI machine has)."""
+    configured = os.environ.get("DATABASE_URL", "")
+    server = make_url(configured if configured.startswith("postgresql") else DEFAULT_SERVER)
+    name = f"wellness_rebuild_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = server.set(database=name).render_as_string(hide_password=False)
+        app = make_app(SQLALCHEMY_DATABASE_URI=url)
+        with app.app_context():
+            upgrade()
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_a_rebuild_locks_the_employees_only_once_every_row_and_index_is_built(postgres_app):
+    employer = Employer(slug="rebuild", name="Rebuild")
+    db.session.add(employer)
+    db.session.flush()
+    employee = Employee(employer_id=employer.id, employee_number="E1")
+    db.session.add(employee)
+    db.session.flush()
     record_checkin(employee, {"low_back": 5}, checked_on=date(2026, 3, 2), today=TODAY)
     db.session.commit()
     connection = db.session.connection()
