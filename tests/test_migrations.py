@@ -188,3 +188,32 @@ def test_migrating_down_and_up_past_a_copied_table_keeps_the_rows_that_refer_to_
     assert down == before
     assert up == before
     assert foreign_keys == 1, "SQLite enforces foreign keys again after migrating"
+
+
+def _enforces_foreign_keys() -> bool:
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            return connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        return connection.exec_driver_sql("SHOW session_replication_role").scalar() == "origin"
+
+
+def test_a_failed_migration_leaves_foreign_keys_enforced(
+    fresh_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite migrates with foreign keys off: a failure must not hand the connection back to
+    the pool that way, or the app would store rows without their parents."""
+    from alembic.runtime.migration import MigrationContext
+
+    ran = MigrationContext.run_migrations
+
+    def fails(self: MigrationContext, **kw: object) -> None:
+        ran(self, **kw)
+        raise RuntimeError("a migration failed")
+
+    with fresh_app.app_context():
+        monkeypatch.setattr(MigrationContext, "run_migrations", fails)
+        with pytest.raises(SystemExit):  # Flask-Migrate reports the error and exits
+            upgrade()
+        monkeypatch.undo()
+
+        assert _enforces_foreign_keys()
