@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from wellness.analytics.models import PrivacyRelease
 from wellness.db import utcnow
@@ -165,14 +165,15 @@ def next_period(period: str) -> str:
     return f"{year + 1}-Q1" if quarter == 4 else f"{year}-Q{quarter + 1}"
 
 
+def _spent(employer_id: int, period: str) -> Select[float]:
+    return select(func.coalesce(func.sum(PrivacyRelease.epsilon), 0.0).label("spent")).where(
+        PrivacyRelease.employer_id == employer_id, PrivacyRelease.period == period
+    )
+
+
 def budget_spent(employer_id: int, period: str) -> float:
     """Epsilon spent by the employer's releases in ``period`` (for the transparency page too)."""
-    spent = db.session.scalar(
-        select(func.coalesce(func.sum(PrivacyRelease.epsilon), 0.0)).where(
-            PrivacyRelease.employer_id == employer_id, PrivacyRelease.period == period
-        )
-    )
-    return float(spent or 0.0)
+    return float(db.session.scalar(_spent(employer_id, period)) or 0.0)
 
 
 def _employer(employer_id: int) -> Employer:
@@ -430,11 +431,7 @@ def _stored(
 ) -> tuple[list[PrivacyRelease], float]:
     """The releases stored for ``keys`` (storage keys) in ``period``, and the epsilon spent in
     it, in one statement (a warm page, and every new release, needs both)."""
-    spent = (
-        select(func.coalesce(func.sum(PrivacyRelease.epsilon), 0.0).label("spent"))
-        .where(PrivacyRelease.employer_id == employer_id, PrivacyRelease.period == period)
-        .subquery()
-    )
+    spent = _spent(employer_id, period).subquery()
     rows = db.session.execute(
         select(spent.c.spent, PrivacyRelease)
         .select_from(spent)
