@@ -28,9 +28,7 @@ def upgrade():
         # it before checklist tables change again). Within Alembic's transaction.
         from wellness.health.checklists import count_items_to_fix
 
-        session = Session(bind=bind)
-        count_items_to_fix(session)
-        session.flush()
+        count_items_to_fix(Session(bind=bind))
 
 
 def downgrade():

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.analytics.test_measures import (
     by_group,
@@ -242,6 +242,24 @@ def test_open_issues_share_sees_a_shortfall_hidden_by_rounding(employer: Employe
     released = run(employer, spec("open_issues_share"))
 
     assert (released.total.n, released.total.value) == (10, pytest.approx(0.3))
+
+
+def test_open_issues_share_of_responses_not_counted_falls_back_to_their_score(
+    employer: Employer,
+) -> None:
+    """A response written without its count (an app process older than migration 0009, still
+    running during a deploy) has issues when its score is under 100."""
+    form = template([("chair", 1, AnswerType.CHOICE)])
+    staff = people(employer, 10)
+    for n, employee in enumerate(staff):
+        respond(employee, form, 50 if n < 4 else 100, {"chair": "yes"}, month_instant(1))
+    _db.session.flush()
+    _db.session.execute(update(ChecklistResponse).values(items_to_fix=None))
+    _db.session.commit()
+
+    released = run(employer, spec("open_issues_share"))
+
+    assert (released.total.n, released.total.value) == (10, pytest.approx(0.4))
 
 
 def test_open_issues_share_of_fewer_than_k_is_suppressed(employer: Employer) -> None:

@@ -385,9 +385,11 @@ def checklist_score(ctx: Context) -> Values:
 def open_issues_share(ctx: Context) -> Values:
     """Per person with a scored checklist response in the bucket: 1 when their latest one has
     items to fix (counted at submission: a score of 100 can hide a small shortfall in its
-    rounding, one "partly" among many heavy items of an adapted copy)."""
+    rounding, one "partly" among many heavy items of an adapted copy). A response not counted
+    (written by a process older than migration 0009 during a deploy) falls back to its score."""
     latest = _latest_responses(ctx).subquery()
-    has_issues = case((latest.c.to_fix > 0, 1.0), else_=0.0)
+    uncounted = and_(latest.c.to_fix.is_(None), latest.c.score < 100)
+    has_issues = case((latest.c.to_fix > 0, 1.0), (uncounted, 1.0), else_=0.0)
     return _collect(db.session.execute(select(latest.c.bucket, latest.c.person, has_issues)))
 
 
