@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -476,10 +477,34 @@ def test_values_outside_the_bounds_are_clamped_for_noise(employer):
     assert result.total.value <= 10.0
 
 
-def test_non_finite_values_are_refused(employer):
-    cell = RawCell(None, {**people(1, 10), 99: float("nan")})
+@pytest.mark.parametrize(
+    "bad",
+    [[float("nan")], [float("inf")], [float("-inf")], [float("inf"), float("-inf")]],
+    ids=["nan", "inf", "-inf", "inf and -inf"],
+)
+def test_non_finite_values_are_refused(employer, bad):
+    cell = RawCell(None, {**people(1, 10), **dict(enumerate(bad, start=99))})
     with pytest.raises(ValueError, match="finite"):
         release(query(employer), cell, [])
+    # In a cell rather than the total too.
+    total, cells = grid(10, 10)
+    with pytest.raises(ValueError, match="finite"):
+        release(query(employer), total, [cells[0], RawCell(cells[1].group, cell.values)])
+
+
+def test_people_in_no_cell_are_counted_like_the_set_difference():
+    """The rest "total minus the shown cells" counts the people of the total in no cell; the
+    count walks the smaller side and stops early, so it is checked against the plain set
+    difference over random overlapping cells (months) and partitions (departments)."""
+    rng = random.Random(6)  # noqa: S311 (shapes test data, no secret)
+    for _ in range(300):
+        total = set(rng.sample(range(200), rng.randrange(0, 120)))
+        cells = [
+            RawCell(None, dict.fromkeys(rng.sample(range(220), rng.randrange(0, 150)), 1.0))
+            for _ in range(rng.randrange(0, 6))
+        ]
+        union: set[int] = set().union(*(cell.values.keys() for cell in cells))
+        assert privacy._in_no_cell(total, cells) == len(total - union)
 
 
 def test_long_query_keys_are_stored_hashed_and_still_reused(employer, db):

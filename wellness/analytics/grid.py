@@ -316,7 +316,9 @@ class Organisation:
                 Employee.hired_on,
             ).where(Employee.employer_id == employer_id, Employee.pseudonymized_at.is_(None))
         )
-        people = {row[0]: Person(row[1], row[2], row[3], row[4]) for row in rows}
+        # tuple.__new__ builds the tuples in C: a third of the time of Person(...) per row.
+        make = tuple.__new__
+        people = {row[0]: make(Person, row[1:]) for row in rows}
         departments = {
             d.id: d
             for d in db.session.scalars(
@@ -407,8 +409,12 @@ class Organisation:
         return cells
 
 
-def restrict(values: Mapping[int, float], people: Set[int]) -> dict[int, float]:
-    """The values of ``people`` only; walks the smaller side."""
+def restrict(values: Mapping[int, float], people: Set[int]) -> Mapping[int, float]:
+    """The values of ``people`` only; walks the smaller side. Values of nobody else are
+    returned as they are (read-only): cells of the whole organisation are most of a page's
+    cells, and copying 50,000 values for each of them took seconds."""
+    if values.keys() <= people:
+        return values
     if len(people) < len(values):
         return {person: values[person] for person in people if person in values}
     return {person: value for person, value in values.items() if person in people}

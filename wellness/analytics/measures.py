@@ -771,9 +771,15 @@ def run(
     if year is not None and spec.group_by is not GroupBy.PARTICIPATION:
         after = max(b.index for b in buckets) + 1
         tree = calendar_periods.buckets(year, local_today(now), after)
-    everything = buckets + tree
-    ctx = Context(employer, org, everything, buckets_cte(everything), spec.period, now, spec.region)
+    # The tree repeats the period's own buckets (the year is the total of a yearly period, its
+    # months the month cells): each stretch of time is computed once and shared.
+    same = {(b.starts_on, b.ends_on, b.field): b.index for b in buckets}
+    twins = {b.index: same[key] for b in tree if (key := (b.starts_on, b.ends_on, b.field)) in same}
+    computed = buckets + [b for b in tree if b.index not in twins]
+    ctx = Context(employer, org, computed, buckets_cte(computed), spec.period, now, spec.region)
     values = measure.compute(ctx)
+    for twin, original in twins.items():
+        values[twin] = values.get(original, {})
     query = privacy.Query(
         employer_id=employer.id,
         measure=measure.name,
