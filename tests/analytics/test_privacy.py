@@ -492,6 +492,18 @@ def test_non_finite_values_are_refused(employer, bad):
         release(query(employer), total, [cells[0], RawCell(cells[1].group, cell.values)])
 
 
+@pytest.mark.parametrize(
+    "values",
+    [[], [0.0, 10.0, 3.5], [7.25] * 1000, [-3.0, 4.0, 12.0], [11.0, 10.5]],
+    ids=["empty", "inside", "many", "below and above", "above"],
+)
+def test_the_centred_sum_clamps_like_one_value_at_a_time(values):
+    """The noisy sum is of the values clamped into the bounds, less the midpoint each; values
+    all inside skip the clamping, which must not change the sum."""
+    one_by_one = math.fsum(min(max(v, 0.0), 10.0) - 5.0 for v in values)
+    assert privacy._centred_sum(values, 0.0, 10.0) == pytest.approx(one_by_one, abs=1e-9)
+
+
 def test_people_in_no_cell_are_counted_like_the_set_difference():
     """The rest "total minus the shown cells" counts the people of the total in no cell; the
     count walks the smaller side and stops early, so it is checked against the plain set

@@ -355,16 +355,23 @@ def mechanisms(scales: NoiseScales) -> tuple[Any, Any]:
     return count_mechanism, sum_mechanism
 
 
+def _centred_sum(values: Collection[float], lower: float, upper: float) -> float:
+    """Sum of the values clamped into [lower, upper], less the midpoint for each. Clamping
+    one by one is only needed when a value lies outside (min and max run in C; a value per
+    person of 50,000 took a quarter of a second per chart in Python)."""
+    mid = (lower + upper) / 2
+    if values and (min(values) < lower or max(values) > upper):
+        return math.fsum(_clamp(v, lower, upper) - mid for v in values)
+    return math.fsum(values) - mid * len(values)
+
+
 def _noisy(
     query: Query, k: int, shown: Sequence[RawCell], scales: NoiseScales
 ) -> tuple[list[CellOut], float]:
     """Noise the shown cells (the total first) with OpenDP; returns them and the epsilon spent."""
     mid = (query.lower + query.upper) / 2
     counts = [len(cell.values) for cell in shown]
-    sums = [
-        math.fsum(_clamp(v, query.lower, query.upper) - mid for v in cell.values.values())
-        for cell in shown
-    ]
+    sums = [_centred_sum(cell.values.values(), query.lower, query.upper) for cell in shown]
     count_mechanism, sum_mechanism = mechanisms(scales)
     # The privacy loss OpenDP certifies for our sensitivities; this is what gets charged.
     half_range = (query.upper - query.lower) / 2
