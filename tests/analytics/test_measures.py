@@ -319,6 +319,27 @@ def test_pain_shares_high_and_limited(employer: Employer) -> None:
     assert run(employer, spec("pain_limited_share")).total.value == pytest.approx(0.2)
 
 
+def test_pain_limited_share_counts_each_person_once_whatever_the_regions(
+    employer: Employer,
+) -> None:
+    """Any check-in of the month that prevented activity counts, whichever regions it scored,
+    and a person with several check-ins and regions is one person (the regions' rollup rows
+    are summed per person and month before they meet the cells)."""
+    staff = people(employer, 11)
+    month = add_months(month_start(today()), -1)
+    for employee in staff[:10]:
+        checkin(employee, 3, month)
+    for employee in staff[:3]:
+        checkin(employee, 6, month + timedelta(days=1), prevented=True, region=BodyRegion.NECK)
+        checkin(employee, 4, month + timedelta(days=2), region=BodyRegion.KNEES)
+    checkin(staff[10], 7, month, prevented=True, region=BodyRegion.WRISTS_HANDS)
+    _db.session.commit()
+
+    released = run(employer, spec("pain_limited_share", period=Period(month, month)))
+
+    assert (released.total.n, released.total.value) == (11, pytest.approx(4 / 11))
+
+
 def test_checklist_score_takes_each_persons_latest_response(employer: Employer) -> None:
     staff = people(employer, 10)
     template = ChecklistTemplate(key="screen-workstation", title_de="B", title_en="S")

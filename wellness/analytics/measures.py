@@ -289,23 +289,24 @@ def _pain_months(ctx: Context, *columns: Any, region: str | None = None) -> Sele
     """The countable people's pain rollup rows (:class:`PainMonth`) in each bucket, of one
     ``region`` or all. Buckets of pain measures are whole calendar months, so a month row lies
     wholly inside or out: the period's rows are read once (materialized), then joined to their
-    buckets by month (:func:`months_cte`), rather than read again for each bucket."""
+    buckets by month (:func:`months_cte`), rather than read again for each bucket. All
+    regions' rows are summed per person and month first: six to nine times fewer rows to join
+    to the buckets and group again (``prevented`` stays above 0 exactly when a region's was)."""
     months = months_cte(ctx.buckets)
     first = min(b.starts_on for b in ctx.buckets)
     end = max(b.ends_on for b in ctx.buckets)
+    measured: tuple[Any, ...] = (PainMonth.scores, PainMonth.nrs_sum, PainMonth.prevented)
+    if region is None:
+        measured = tuple(func.sum(column).label(column.key) for column in measured)
     rows = (
-        select(
-            PainMonth.employee_id,
-            PainMonth.month,
-            PainMonth.scores,
-            PainMonth.nrs_sum,
-            PainMonth.prevented,
-        )
+        select(PainMonth.employee_id, PainMonth.month, *measured)
         .select_from(PainMonth)
         .join(Employee, and_(*_employees_of(ctx, PainMonth.employee_id, health=True)))
         .where(PainMonth.month >= first, PainMonth.month < end)
     )
-    if region is not None:
+    if region is None:
+        rows = rows.group_by(PainMonth.employee_id, PainMonth.month)
+    else:
         rows = rows.where(PainMonth.region == region)
     read = rows.cte("pain_rows").prefix_with("MATERIALIZED", dialect="postgresql")
     return (
