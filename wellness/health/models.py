@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -265,23 +266,27 @@ class PainMonth(Base):
     scores a month). Sums, not means, so any run of months adds up to the person's exact mean
     over it; a row per person, so consent, pseudonymization and department moves apply at
     query time as they do to the scores. Derived data: kept current by
-    :mod:`wellness.health.pain_months` on every write and erased with the scores."""
+    :mod:`wellness.health.pain_months` on every write and erased with the scores.
+
+    Keyed region first, then month: HR's figures read one region's months (or every region's)
+    of all people, so the key serves them, and the rebuild writes the rows in its order, which
+    keeps a region's month together on disk (a tenth of the pages to read). Writers find a
+    person's months by the second index."""
 
     __tablename__ = "pain_months"
     __table_args__ = (
+        PrimaryKeyConstraint("region", "month", "employee_id"),
         one_of("region", BodyRegion),
         CheckConstraint("scores > 0", name="scores_positive"),
         CheckConstraint("nrs_sum BETWEEN 0 AND 10 * scores", name="nrs_sum_range"),
         CheckConstraint("prevented BETWEEN 0 AND scores", name="prevented_range"),
-        Index("ix_pain_months_region_month", "region", "month"),
+        Index("ix_pain_months_employee_month", "employee_id", "month"),
     )
 
-    employee_id: Mapped[int] = mapped_column(
-        ForeignKey("employees.id", ondelete="CASCADE"), primary_key=True
-    )
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
     #: First day of the calendar month of the check-ins.
-    month: Mapped[date] = mapped_column(primary_key=True)
-    region: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[date]
+    region: Mapped[str] = mapped_column(String(20))
     #: Check-ins of the month that scored the region.
     scores: Mapped[int]
     nrs_sum: Mapped[int]

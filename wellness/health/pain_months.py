@@ -77,7 +77,7 @@ def _scores_by_month(condition: Any) -> Select[int, date, str, int, int, Any]:
         .select_from(PainScore)
         .join(PainCheckin, PainCheckin.id == PainScore.checkin_id)
         .where(condition)
-        .group_by(PainCheckin.employee_id, month, PainScore.region)
+        .group_by(PainScore.region, month, PainCheckin.employee_id)
     )
 
 
