@@ -19,12 +19,13 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Date,
+    Integer,
     SQLColumnExpression,
     String,
-    literal,
+    column,
     literal_column,
     select,
-    union_all,
+    values,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -209,19 +210,18 @@ def buckets_cte(buckets: Iterable[Bucket]) -> CTE:
     """The buckets as a table, so one grouped query computes every column at once; dates for
     date columns, UTC instants for timestamp columns (same bounds, German days), and the field
     of action a bucket is limited to (NULL: none)."""
-    rows = [
-        select(
-            literal(b.index).label("bucket"),
-            literal(b.starts_on, Date).label("starts_on"),
-            literal(b.ends_on, Date).label("ends_on"),
-            literal(b.starts_at, UTCDateTime()).label("starts_at"),
-            literal(b.ends_at, UTCDateTime()).label("ends_at"),
-            literal(b.field, String).label("field"),
-        )
-        for b in buckets
-    ]
-    query = rows[0] if len(rows) == 1 else union_all(*rows)
-    return query.cte("buckets")
+    table = values(
+        column("bucket", Integer),
+        column("starts_on", Date),
+        column("ends_on", Date),
+        column("starts_at", UTCDateTime()),
+        column("ends_at", UTCDateTime()),
+        column("field", String),
+    )
+    # One VALUES list rather than a SELECT of six literals per bucket joined by UNION ALL:
+    # a page's queries were built from thousands of expression objects (5 ms per chart).
+    rows = [(b.index, b.starts_on, b.ends_on, b.starts_at, b.ends_at, b.field) for b in buckets]
+    return table.data(rows).cte("buckets")
 
 
 def months_cte(buckets: Iterable[Bucket]) -> CTE:
@@ -234,11 +234,10 @@ def months_cte(buckets: Iterable[Bucket]) -> CTE:
         if month.day != 1 or b.ends_on.day != 1:
             raise ValueError(f"bucket {b.index} is not whole calendar months")
         while month < b.ends_on:
-            rows.append(
-                select(literal(b.index).label("bucket"), literal(month, Date).label("month"))
-            )
+            rows.append((b.index, month))
             month = (month + timedelta(days=32)).replace(day=1)
-    return union_all(*rows).cte("bucket_months")
+    table = values(column("bucket", Integer), column("month", Date))
+    return table.data(rows).cte("bucket_months")
 
 
 def within(column: SQLColumnExpression[date], buckets: CTE) -> ColumnElement[bool]:
