@@ -190,6 +190,40 @@ def test_migrating_down_and_up_past_a_copied_table_keeps_the_rows_that_refer_to_
     assert foreign_keys == 1, "SQLite enforces foreign keys again after migrating"
 
 
+def test_0010_rekeys_the_pain_rollup_and_keeps_its_rows(fresh_app: Flask) -> None:
+    """0010 moves the rollup's key to (region, month, person) and its second index to (person,
+    month); the rows stay, both ways (SQLite copies the table to change a key)."""
+    rows = text(
+        "SELECT employee_id, month, region, scores, nrs_sum, prevented FROM pain_months "
+        "ORDER BY employee_id, month, region"
+    )
+    with fresh_app.app_context():
+        upgrade()
+        employee = _employee("rekeyed")
+        for day in (date(2026, 3, 2), date(2026, 3, 9), date(2026, 4, 6)):
+            record_checkin(employee, {"low_back": 5, "neck": 2}, checked_on=day, today=day)
+        db.session.commit()
+        before = db.session.execute(rows).all()
+        db.session.remove()
+
+        downgrade(revision="0009")
+        old_key = inspect(db.engine).get_pk_constraint("pain_months")["constrained_columns"]
+        down = db.session.execute(rows).all()
+        db.session.remove()
+        upgrade()
+        inspector = inspect(db.engine)
+        new_key = inspector.get_pk_constraint("pain_months")["constrained_columns"]
+        indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("pain_months")}
+        up = db.session.execute(rows).all()
+
+    assert len(before) == len(BodyRegion) * 2  # two months, every region (the form stores all)
+    assert down == before
+    assert up == before
+    assert old_key == ["employee_id", "month", "region"]
+    assert new_key == ["region", "month", "employee_id"]
+    assert indexes == {"ix_pain_months_employee_month": ["employee_id", "month"]}
+
+
 def _enforces_foreign_keys() -> bool:
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
