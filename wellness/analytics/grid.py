@@ -23,8 +23,10 @@ from sqlalchemy import (
     SQLColumnExpression,
     String,
     column,
+    literal,
     literal_column,
     select,
+    union_all,
     values,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -210,18 +212,22 @@ def buckets_cte(buckets: Iterable[Bucket]) -> CTE:
     """The buckets as a table, so one grouped query computes every column at once; dates for
     date columns, UTC instants for timestamp columns (same bounds, German days), and the field
     of action a bucket is limited to (NULL: none)."""
-    table = values(
-        column("bucket", Integer),
-        column("starts_on", Date),
-        column("ends_on", Date),
-        column("starts_at", UTCDateTime()),
-        column("ends_at", UTCDateTime()),
-        column("field", String),
-    )
-    # One VALUES list rather than a SELECT of six literals per bucket joined by UNION ALL:
-    # a page's queries were built from thousands of expression objects (5 ms per chart).
-    rows = [(b.index, b.starts_on, b.ends_on, b.starts_at, b.ends_at, b.field) for b in buckets]
-    return table.data(rows).cte("buckets")
+    # One SELECT of literals per bucket, not a VALUES list: PostgreSQL then knows each bucket's
+    # bounds when planning, scans in parallel per bucket and filters on constants (training
+    # frequency by quarter at 50,000 employees: 0.5 s, against 1.1 s joining VALUES rows).
+    rows = [
+        select(
+            literal(b.index).label("bucket"),
+            literal(b.starts_on, Date).label("starts_on"),
+            literal(b.ends_on, Date).label("ends_on"),
+            literal(b.starts_at, UTCDateTime()).label("starts_at"),
+            literal(b.ends_at, UTCDateTime()).label("ends_at"),
+            literal(b.field, String).label("field"),
+        )
+        for b in buckets
+    ]
+    query = rows[0] if len(rows) == 1 else union_all(*rows)
+    return query.cte("buckets")
 
 
 def months_cte(buckets: Iterable[Bucket]) -> CTE:
